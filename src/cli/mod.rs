@@ -1,0 +1,237 @@
+//! Command-line interface: argument parsing and the subcommands.
+
+mod bench;
+mod sweep;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use torsim::config::{self, Config, Params};
+use torsim::engine::sim::{Phase, Progress, RunOptions};
+use torsim::report;
+use torsim::run::{RunError, check_routing, run_synthetic};
+use torsim::topology::{Torus, graph};
+
+#[derive(Parser)]
+#[command(
+    name = "torsim",
+    version,
+    about = "Cycle-accurate simulator of multidimensional-torus interconnects"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct ConfigArgs {
+    /// Config file (TOML).
+    config: PathBuf,
+    /// Override a config key, e.g. `--set traffic.injection_rate=0.3` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a config and print a summary; `--out` writes the JSON result.
+    Run {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Write the JSON result here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Verify that every injected packet is delivered exactly once.
+        #[arg(long)]
+        check: bool,
+        /// Split the network into this many partitions (slabs of the longest dimension).
+        #[arg(long, default_value_t = 1)]
+        partitions: usize,
+        /// Print the JSON result on stdout instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Run even if the static deadlock check fails (to watch the watchdog catch it).
+        #[arg(long, hide = true)]
+        skip_deadlock_check: bool,
+    },
+    /// Run a parameter sweep; writes a CSV and an SVG latency-vs-load plot.
+    Sweep(sweep::SweepArgs),
+    /// Print the torus geometry: nodes, hop counts, diameter, bisection.
+    Topology {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Print the graph in Graphviz dot format instead.
+        #[arg(long)]
+        dot: bool,
+    },
+    /// Check the routing configuration for deadlock freedom (channel dependency graph).
+    Check {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+    /// Measure simulator speed on standard cases.
+    Bench(bench::BenchArgs),
+}
+
+/// Loads and resolves a config, or prints the error.
+pub fn load(args: &ConfigArgs) -> Result<(Config, Params), String> {
+    config::load(&args.config, &args.set).map_err(|e| e.to_string())
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+pub fn progress_bar(len: u64, msg: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{msg:>10} [{bar:40}] {pos}/{len} {elapsed_precise} eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    pb.set_message(msg.to_string());
+    Some(pb)
+}
+
+fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Warmup => "warm-up",
+        Phase::Measure => "measure",
+        Phase::Drain => "drain",
+        Phase::Flush => "flush",
+    }
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run_command(cli.cmd) {
+        Ok(()) => 0,
+        Err(msg) => {
+            eprintln!("torsim: {}", msg.trim_end());
+            1
+        }
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn run_command(cmd: Command) -> Result<(), String> {
+    match cmd {
+        Command::Run {
+            cfg,
+            out,
+            check,
+            partitions,
+            json,
+            skip_deadlock_check,
+        } => {
+            let (config, params) = load(&cfg)?;
+            let total = params.warmup_cycles + params.measure_cycles;
+            let pb = progress_bar(total, "warm-up");
+            let mut progress = |pr: Progress| {
+                if let Some(pb) = &pb {
+                    pb.set_message(phase_name(pr.phase));
+                    pb.set_length(total.max(pr.cycle));
+                    pb.set_position(pr.cycle);
+                }
+            };
+            let opts = RunOptions { check, partitions };
+            let outcome = run_synthetic(&params, &opts, skip_deadlock_check, &mut progress)
+                .map_err(|e| match e {
+                    RunError::Sim(s) => s.to_string(),
+                    other => other.to_string(),
+                });
+            if let Some(pb) = &pb {
+                pb.finish_and_clear();
+            }
+            let outcome = outcome?;
+            let v = report::result_json(&config, &params, &outcome, 1);
+            if let Some(path) = &out {
+                write_file(
+                    path,
+                    &(serde_json::to_string_pretty(&v).expect("JSON") + "\n"),
+                )?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
+            } else {
+                print!("{}", report::summary(&config, &params, &outcome, &v));
+                if outcome.saturated {
+                    eprintln!(
+                        "torsim: warning: the network is saturated at this load; latency figures cover only the packets that drained"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Sweep(args) => sweep::run(args),
+        Command::Topology { cfg, dot } => {
+            let (_, params) = load(&cfg)?;
+            let t = Torus::new(&params.shape);
+            if dot {
+                print!("{}", graph::to_dot(&t));
+                return Ok(());
+            }
+            println!(
+                "torus         {} ({} dimensions)",
+                t.shape_string(),
+                t.dims()
+            );
+            println!("nodes         {}", t.nodes());
+            println!(
+                "router ports  {} network + {} injector(s) + {} ejector(s)",
+                t.network_ports(),
+                params.injectors,
+                params.ejectors
+            );
+            println!(
+                "links         {} unidirectional",
+                t.nodes() * t.network_ports()
+            );
+            println!("diameter      {} hops", t.diameter());
+            println!(
+                "average hops  {:.4} (uniform random, distinct pairs)",
+                t.average_distance()
+            );
+            println!("bisection     {} bidirectional links", t.bisection_links());
+            println!(
+                "uniform bound {:.4} flits/node/cycle (bisection, one flit/cycle/link)",
+                (4.0 * t.bisection_links() as f64 / t.nodes() as f64).min(params.injectors as f64)
+            );
+            println!(
+                "zero-load     {} cycles at the average hop count ({} cycles per router)",
+                params.zero_load_latency(
+                    t.average_distance().round() as u64,
+                    params.packet_flits as u64
+                ),
+                params.router_delay()
+            );
+            Ok(())
+        }
+        Command::Check { cfg } => {
+            let (_, params) = load(&cfg)?;
+            let r = check_routing(&params, 1).map_err(|e| e.to_string())?;
+            println!(
+                "deadlock-free: the channel dependency graph ({} vertices, {} dependencies{}) has no cycle",
+                r.channels,
+                r.dependencies,
+                if params.deadlock_avoidance == torsim::config::schema::DeadlockAvoidance::Bubble {
+                    ", rings contracted under bubble flow control"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args),
+    }
+}

@@ -1,0 +1,211 @@
+//! Loading, overriding and resolving configuration files.
+//!
+//! A config goes through three steps: the TOML text is parsed into the typed
+//! [`schema::Config`] (syntax and type errors carry file and line), `--set` overrides are
+//! applied, and the result is resolved into [`Params`]: integers in cycles and flits,
+//! checked for consistency. Only `Params` reaches the simulator.
+
+pub mod params;
+pub mod schema;
+pub mod units;
+
+pub use params::Params;
+pub use schema::Config;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A configuration problem, reported as `file:line: key: message`.
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    pub file: Option<PathBuf>,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: None,
+            line: None,
+            key: Some(key.into()),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.file, self.line) {
+            (Some(p), Some(l)) => write!(f, "{}:{}: ", p.display(), l)?,
+            (Some(p), None) => write!(f, "{}: ", p.display())?,
+            _ => {}
+        }
+        if let Some(k) = &self.key {
+            write!(f, "`{k}`: ")?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads, overrides and resolves a config file.
+pub fn load(path: &Path, overrides: &[String]) -> Result<(Config, Params), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: Some(path.to_path_buf()),
+        line: None,
+        key: None,
+        message: format!("cannot read config: {e}"),
+    })?;
+    load_str(&text, Some(path), overrides)
+}
+
+/// Like [`load`], from text already in memory (`path` only labels errors).
+pub fn load_str(
+    text: &str,
+    path: Option<&Path>,
+    overrides: &[String],
+) -> Result<(Config, Params), ConfigError> {
+    let with_file = |mut e: ConfigError| {
+        e.file = path.map(Path::to_path_buf);
+        e
+    };
+    if text.trim().is_empty() {
+        return Err(with_file(ConfigError {
+            file: None,
+            line: None,
+            key: None,
+            message: "the config is empty; it needs at least `[topology] shape = [...]`".into(),
+        }));
+    }
+    let mut table: toml::Table =
+        toml::from_str(text).map_err(|e| with_file(toml_error(text, &e)))?;
+    // Type-check the file as written, so errors point at its lines.
+    let _: Config = toml::from_str(text).map_err(|e| with_file(toml_error(text, &e)))?;
+    for o in overrides {
+        apply_override(&mut table, o)?;
+    }
+    let config: Config = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError {
+            file: None,
+            line: None,
+            key: Some("--set".into()),
+            message: clean_message(e.message()),
+        })?;
+    let params = Params::resolve(&config).map_err(|mut e| {
+        e.line = e.key.as_deref().and_then(|k| find_key_line(text, k));
+        with_file(e)
+    })?;
+    Ok((config, params))
+}
+
+fn clean_message(m: &str) -> String {
+    m.trim().replace('\n', " ")
+}
+
+fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let key = line.and_then(|l| key_at_line(text, l));
+    ConfigError {
+        file: None,
+        line,
+        key,
+        message: clean_message(e.message()),
+    }
+}
+
+/// The dotted key defined on a line (`[router]` then `buffer_flits = 0` gives
+/// `router.buffer_flits`), to name the key in an error.
+fn key_at_line(text: &str, line: usize) -> Option<String> {
+    let mut table = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            table = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        }
+        if i + 1 == line {
+            if t.starts_with('[') {
+                return Some(table);
+            }
+            let k = t.split('=').next()?.trim();
+            if k.is_empty() || k.starts_with('#') {
+                return None;
+            }
+            return Some(if table.is_empty() {
+                k.to_string()
+            } else {
+                format!("{table}.{k}")
+            });
+        }
+    }
+    None
+}
+
+/// The line a dotted key is set on, if it is set in the file at all.
+pub fn find_key_line(text: &str, dotted: &str) -> Option<usize> {
+    let (table, key) = match dotted.rsplit_once('.') {
+        Some((t, k)) => (t, k),
+        None => ("", dotted),
+    };
+    let mut current = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            current = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            continue;
+        }
+        if let Some((k, _)) = t.split_once('=') {
+            let k = k.trim();
+            if (current == table && k == key) || (current.is_empty() && k == dotted) {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+/// Applies one `dotted.key=value` override. The value is read as TOML (`0.3`, `true`,
+/// `[4, 4]`, `"uniform"`); a bare word is taken as a string.
+pub fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), ConfigError> {
+    let err = |m: String| ConfigError {
+        file: None,
+        line: None,
+        key: Some(format!("--set {spec}")),
+        message: m,
+    };
+    let (key, value) = spec
+        .split_once('=')
+        .ok_or_else(|| err("expected `dotted.key=value`".into()))?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(err("the key is empty".into()));
+    }
+    let value = parse_value(value.trim());
+    let parts: Vec<&str> = key.split('.').collect();
+    let mut cur = table;
+    for p in &parts[..parts.len() - 1] {
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| err(format!("`{p}` is not a table")))?;
+    }
+    cur.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+fn parse_value(v: &str) -> toml::Value {
+    let doc = format!("v = {v}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(v.to_string())),
+        Err(_) => toml::Value::String(v.to_string()),
+    }
+}

@@ -1,0 +1,478 @@
+//! Resolved model parameters: whole cycles and flits, checked for consistency.
+
+use super::ConfigError;
+use super::schema::*;
+use super::units::Rate;
+
+/// A direction on the torus: dimension and sign (+1 or -1 as `false`/`true` for minus).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Direction {
+    pub dim: usize,
+    pub minus: bool,
+}
+
+impl Direction {
+    pub fn name(self) -> String {
+        format!(
+            "{}{}",
+            if self.minus { '-' } else { '+' },
+            dim_name(self.dim)
+        )
+    }
+}
+
+/// Conventional names of the first dimensions; later ones are `d4`, `d5`, ...
+pub fn dim_name(d: usize) -> String {
+    match d {
+        0 => "x".into(),
+        1 => "y".into(),
+        2 => "z".into(),
+        3 => "w".into(),
+        _ => format!("d{d}"),
+    }
+}
+
+/// Link rate as an exact fraction of one flit per cycle (`num / den < 1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkRate {
+    pub num: u64,
+    pub den: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Params {
+    pub shape: Vec<usize>,
+    pub seed: u64,
+    pub clock_hz: f64,
+    pub flit_bytes: u32,
+    pub header_bytes: u32,
+    /// `None`: the link carries one flit per cycle, as fast as a crossbar port.
+    pub link_rate: Option<LinkRate>,
+    pub link_latency: u64,
+    pub credit_latency: u64,
+    pub injection_latency: u64,
+    pub ejection_latency: u64,
+    pub ejection_buffer: usize,
+    pub vcs: usize,
+    pub buffer: usize,
+    pub injectors: usize,
+    pub ejectors: usize,
+    pub flow_control: FlowControl,
+    pub input_arbiter: bool,
+    pub allocator: AllocatorKind,
+    pub arbiter: ArbiterKind,
+    pub header_analysis: u64,
+    pub route_computation: u64,
+    pub vc_allocation: u64,
+    pub switch_allocation: u64,
+    pub switch_traversal: u64,
+    pub pre_arbitration: bool,
+    pub routing: RoutingAlgorithm,
+    pub direction_order: Vec<Direction>,
+    pub deadlock_avoidance: DeadlockAvoidance,
+    /// The longest packet any node may send, in flits (the bubble rule reserves this).
+    pub max_packet_flits: usize,
+    pub pattern: Pattern,
+    pub injection_rate: f64,
+    pub packet_flits: usize,
+    pub hotspot_nodes: Vec<usize>,
+    pub hotspot_fraction: f64,
+    pub warmup_cycles: u64,
+    pub measure_cycles: u64,
+    pub max_drain_cycles: u64,
+    pub watchdog_cycles: u64,
+}
+
+fn positive(key: &str, v: i64, what: &str) -> Result<usize, ConfigError> {
+    if v < 1 {
+        return Err(ConfigError::new(
+            key,
+            format!("expected {what} >= 1, got {v}"),
+        ));
+    }
+    Ok(v as usize)
+}
+
+impl Params {
+    pub fn resolve(c: &Config) -> Result<Params, ConfigError> {
+        let shape_in = &c.topology.shape;
+        if shape_in.is_empty() {
+            return Err(ConfigError::new(
+                "topology.shape",
+                "expected at least one dimension, e.g. [8, 8]",
+            ));
+        }
+        let mut shape = Vec::with_capacity(shape_in.len());
+        for (i, &k) in shape_in.iter().enumerate() {
+            if k < 2 {
+                return Err(ConfigError::new(
+                    "topology.shape",
+                    format!("every ring needs k >= 2 nodes; dimension {i} has k = {k}"),
+                ));
+            }
+            if k > 65_535 {
+                return Err(ConfigError::new(
+                    "topology.shape",
+                    format!("dimension {i}: k = {k} is too large"),
+                ));
+            }
+            shape.push(k as usize);
+        }
+        let nodes: usize = shape.iter().product();
+        if nodes > (1 << 24) {
+            return Err(ConfigError::new(
+                "topology.shape",
+                format!("{nodes} nodes is more than this build supports"),
+            ));
+        }
+        let n = &c.network;
+        let clock_hz = n.clock.0;
+        let cyc = |key: &str, d: super::units::Duration, min: u64| -> Result<u64, ConfigError> {
+            let v = d.to_cycles(clock_hz);
+            if v < min {
+                return Err(ConfigError::new(
+                    key,
+                    format!(
+                        "{d} is {v} cycles at {} GHz; expected at least {min}",
+                        clock_hz / 1e9
+                    ),
+                ));
+            }
+            Ok(v)
+        };
+        let link_latency = cyc("network.link_latency", n.link_latency, 1)?;
+        let credit_latency = match n.credit_latency {
+            Some(d) => cyc("network.credit_latency", d, 1)?,
+            None => link_latency,
+        };
+        let injection_latency = cyc("network.injection_latency", n.injection_latency, 1)?;
+        let ejection_latency = cyc("network.ejection_latency", n.ejection_latency, 1)?;
+        if n.flit_bytes == 0 {
+            return Err(ConfigError::new(
+                "network.flit_bytes",
+                "expected a flit width >= 1 byte",
+            ));
+        }
+        let flit_bits = n.flit_bytes as f64 * 8.0;
+        let link_rate = match n.link_bandwidth {
+            None => None,
+            Some(Rate::FlitsPerCycle(f)) => fraction(f),
+            Some(Rate::BitsPerSecond(b)) => fraction(b / (clock_hz * flit_bits)),
+        };
+        let r = &c.router;
+        let vcs = positive(
+            "router.virtual_channels",
+            r.virtual_channels,
+            "virtual channels",
+        )?;
+        let buffer = positive(
+            "router.buffer_flits",
+            r.buffer_flits,
+            "a buffer depth in flits",
+        )?;
+        let injectors = positive("router.injectors", r.injectors, "injectors")?;
+        let ejectors = positive("router.ejectors", r.ejectors, "ejectors")?;
+        if vcs > 64 {
+            return Err(ConfigError::new(
+                "router.virtual_channels",
+                "at most 64 virtual channels per port",
+            ));
+        }
+        let p = &r.pipeline;
+        let header_analysis = cyc("router.pipeline.header_analysis", p.header_analysis, 0)?;
+        let route_computation = cyc("router.pipeline.route_computation", p.route_computation, 0)?;
+        let vc_allocation = cyc("router.pipeline.vc_allocation", p.vc_allocation, 1)?;
+        let switch_allocation = cyc("router.pipeline.switch_allocation", p.switch_allocation, 1)?;
+        let switch_traversal = cyc("router.pipeline.switch_traversal", p.switch_traversal, 0)?;
+
+        let t = &c.traffic;
+        let packet_flits = positive(
+            "traffic.packet_flits",
+            t.packet_flits,
+            "a packet length in flits",
+        )?;
+        if !(t.injection_rate.is_finite() && t.injection_rate >= 0.0) {
+            return Err(ConfigError::new(
+                "traffic.injection_rate",
+                "expected flits/node/cycle >= 0",
+            ));
+        }
+        if t.injection_rate > injectors as f64 {
+            return Err(ConfigError::new(
+                "traffic.injection_rate",
+                format!(
+                    "{} flits/node/cycle is more than the {injectors} injector(s) can take",
+                    t.injection_rate
+                ),
+            ));
+        }
+        let max_packet_flits = packet_flits;
+        let header_flits = (n.header_bytes as usize).div_ceil(n.flit_bytes as usize);
+        if header_flits > packet_flits {
+            return Err(ConfigError::new(
+                "network.header_bytes",
+                format!(
+                    "a {}-byte header does not fit a {packet_flits}-flit packet",
+                    n.header_bytes
+                ),
+            ));
+        }
+        let dla = c.routing.deadlock_avoidance;
+        let fc = r.flow_control;
+        if fc == FlowControl::VirtualCutThrough && buffer < max_packet_flits {
+            return Err(ConfigError::new(
+                "router.buffer_flits",
+                format!(
+                    "virtual cut-through needs room for a whole packet: {buffer} < {max_packet_flits} flits"
+                ),
+            ));
+        }
+        if (n.ejection_buffer_flits as usize) < max_packet_flits.max(1) {
+            return Err(ConfigError::new(
+                "network.ejection_buffer_flits",
+                format!(
+                    "{} flits cannot hold a {max_packet_flits}-flit packet",
+                    n.ejection_buffer_flits
+                ),
+            ));
+        }
+        match dla {
+            DeadlockAvoidance::Bubble => {
+                if fc != FlowControl::VirtualCutThrough {
+                    return Err(ConfigError::new(
+                        "routing.deadlock_avoidance",
+                        "bubble flow control needs flow_control = \"virtual-cut-through\"",
+                    ));
+                }
+                if buffer < 2 * max_packet_flits {
+                    return Err(ConfigError::new(
+                        "router.buffer_flits",
+                        format!(
+                            "bubble flow control needs room for two packets: {buffer} < 2 x {max_packet_flits} flits"
+                        ),
+                    ));
+                }
+            }
+            DeadlockAvoidance::Dateline => {
+                if vcs < 2 || vcs % 2 != 0 {
+                    return Err(ConfigError::new(
+                        "router.virtual_channels",
+                        format!(
+                            "dateline deadlock avoidance needs an even number of VCs (two classes); got {vcs}"
+                        ),
+                    ));
+                }
+            }
+            DeadlockAvoidance::None => {}
+        }
+        let direction_order = match (&c.routing.direction_order, c.routing.algorithm) {
+            (Some(list), _) => parse_order(list, shape.len())?,
+            (None, _) => (0..shape.len())
+                .map(|d| Direction {
+                    dim: d,
+                    minus: false,
+                })
+                .chain((0..shape.len()).map(|d| Direction {
+                    dim: d,
+                    minus: true,
+                }))
+                .collect(),
+        };
+        if c.routing.direction_order.is_some()
+            && c.routing.algorithm != RoutingAlgorithm::DirectionOrder
+        {
+            return Err(ConfigError::new(
+                "routing.direction_order",
+                "only used with algorithm = \"direction-order\"; remove it or change the algorithm",
+            ));
+        }
+        let mut hotspot_nodes = Vec::new();
+        for &h in &t.hotspot_nodes {
+            if h < 0 || h as usize >= nodes {
+                return Err(ConfigError::new(
+                    "traffic.hotspot_nodes",
+                    format!("node {h} is not in 0..{nodes}"),
+                ));
+            }
+            hotspot_nodes.push(h as usize);
+        }
+        if t.pattern == Pattern::Hotspot {
+            if hotspot_nodes.is_empty() {
+                return Err(ConfigError::new(
+                    "traffic.hotspot_nodes",
+                    "hotspot traffic needs at least one node",
+                ));
+            }
+            if !(0.0..=1.0).contains(&t.hotspot_fraction) {
+                return Err(ConfigError::new(
+                    "traffic.hotspot_fraction",
+                    "expected a fraction in [0, 1]",
+                ));
+            }
+        }
+        if t.pattern == Pattern::Transpose
+            && (shape.len() % 2 != 0 || shape[..shape.len() / 2] != shape[shape.len() / 2..])
+        {
+            return Err(ConfigError::new(
+                "traffic.pattern",
+                "transpose needs an even number of dimensions whose two halves have equal sizes (e.g. [8, 8])",
+            ));
+        }
+        if nodes < 2 {
+            return Err(ConfigError::new(
+                "topology.shape",
+                "need at least two nodes",
+            ));
+        }
+        let s = &c.simulation;
+        if s.measure_cycles == 0 {
+            return Err(ConfigError::new(
+                "simulation.measure_cycles",
+                "expected at least 1 cycle",
+            ));
+        }
+        if s.watchdog_cycles == 0 {
+            return Err(ConfigError::new(
+                "simulation.watchdog_cycles",
+                "expected at least 1 cycle",
+            ));
+        }
+        Ok(Params {
+            shape,
+            seed: c.seed,
+            clock_hz,
+            flit_bytes: n.flit_bytes,
+            header_bytes: n.header_bytes,
+            link_rate,
+            link_latency,
+            credit_latency,
+            injection_latency,
+            ejection_latency,
+            ejection_buffer: n.ejection_buffer_flits as usize,
+            vcs,
+            buffer,
+            injectors,
+            ejectors,
+            flow_control: fc,
+            input_arbiter: r.input_arbiter,
+            allocator: r.allocator,
+            arbiter: r.arbiter,
+            header_analysis,
+            route_computation,
+            vc_allocation,
+            switch_allocation,
+            switch_traversal,
+            pre_arbitration: p.pre_arbitration,
+            routing: c.routing.algorithm,
+            direction_order,
+            deadlock_avoidance: dla,
+            max_packet_flits,
+            pattern: t.pattern,
+            injection_rate: t.injection_rate,
+            packet_flits,
+            hotspot_nodes,
+            hotspot_fraction: t.hotspot_fraction,
+            warmup_cycles: s.warmup_cycles,
+            measure_cycles: s.measure_cycles,
+            max_drain_cycles: s.max_drain_cycles,
+            watchdog_cycles: s.watchdog_cycles,
+        })
+    }
+
+    pub fn nodes(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Cycles an uncontended head flit spends in one router, arrival to leaving the
+    /// crossbar: routing, allocation (VC and switch in parallel with pre-arbitration),
+    /// switch traversal.
+    pub fn router_delay(&self) -> u64 {
+        let alloc = if self.pre_arbitration {
+            self.vc_allocation.max(self.switch_allocation)
+        } else {
+            self.vc_allocation + self.switch_allocation
+        };
+        self.header_analysis + self.route_computation + alloc + self.switch_traversal
+    }
+
+    /// Analytic zero-load network latency of a packet over `hops` router-to-router links:
+    /// injection link + (hops + 1) routers + hops links + ejection link + serialisation.
+    pub fn zero_load_latency(&self, hops: u64, flits: u64) -> u64 {
+        self.injection_latency
+            + (hops + 1) * self.router_delay()
+            + hops * self.link_latency
+            + self.ejection_latency
+            + flits
+            - 1
+    }
+
+    /// Payload bytes a packet of `flits` carries.
+    pub fn payload_bytes(&self, flits: usize) -> u64 {
+        (flits as u64 * self.flit_bytes as u64).saturating_sub(self.header_bytes as u64)
+    }
+
+    pub fn cycles_to_ns(&self, c: f64) -> f64 {
+        c / self.clock_hz * 1e9
+    }
+}
+
+fn fraction(flits_per_cycle: f64) -> Option<LinkRate> {
+    if flits_per_cycle >= 1.0 {
+        return None;
+    }
+    // Exact enough: one part in 10^9 of the rate; a rational keeps long runs drift-free.
+    let den: u64 = 1_000_000_000;
+    let num = (flits_per_cycle * den as f64).round().max(1.0) as u64;
+    let g = gcd(num, den);
+    Some(LinkRate {
+        num: num / g,
+        den: den / g,
+    })
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+fn parse_order(list: &[String], ndims: usize) -> Result<Vec<Direction>, ConfigError> {
+    let key = "routing.direction_order";
+    let mut out = Vec::new();
+    for s in list {
+        let s = s.trim().to_ascii_lowercase();
+        let (sign, rest) = s.split_at(s.chars().next().map(char::len_utf8).unwrap_or(0));
+        let minus = match sign {
+            "+" => false,
+            "-" => true,
+            _ => {
+                return Err(ConfigError::new(
+                    key,
+                    format!("`{s}`: expected a sign then a dimension, e.g. \"+x\""),
+                ));
+            }
+        };
+        let dim = (0..ndims)
+            .find(|&d| dim_name(d) == rest || rest == d.to_string())
+            .ok_or_else(|| {
+                ConfigError::new(
+                    key,
+                    format!("`{s}`: no such dimension in a {ndims}-D torus"),
+                )
+            })?;
+        let d = Direction { dim, minus };
+        if out.contains(&d) {
+            return Err(ConfigError::new(key, format!("`{s}` appears twice")));
+        }
+        out.push(d);
+    }
+    if out.len() != 2 * ndims {
+        return Err(ConfigError::new(
+            key,
+            format!(
+                "expected all {} directions of a {ndims}-D torus, got {}",
+                2 * ndims,
+                out.len()
+            ),
+        ));
+    }
+    Ok(out)
+}

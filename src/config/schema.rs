@@ -1,0 +1,390 @@
+//! The TOML schema: every key a config file may hold, with its default.
+//!
+//! Unknown keys are rejected (`deny_unknown_fields`) so a typo never silently falls back
+//! to a default. Each key is documented in the README's config reference.
+
+use super::units::{Duration, Frequency, Rate};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Free-form name shown in reports.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Global seed; every component derives its own stream from it.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    pub topology: TopologyConfig,
+    #[serde(default)]
+    pub network: NetworkConfig,
+    #[serde(default)]
+    pub router: RouterConfig,
+    #[serde(default)]
+    pub routing: RoutingConfig,
+    #[serde(default)]
+    pub traffic: TrafficConfig,
+    #[serde(default)]
+    pub simulation: SimulationConfig,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyConfig {
+    /// Ring size per dimension, e.g. `[8, 8]` or `[8, 8, 8, 4]`.
+    pub shape: Vec<i64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Router clock.
+    #[serde(default = "default_clock", serialize_with = "ser_display_freq")]
+    pub clock: Frequency,
+    /// Flit width in bytes: the unit of buffering and of link transfer.
+    #[serde(default = "default_flit_bytes")]
+    pub flit_bytes: u32,
+    /// Packet header size in bytes (carried inside the first flit(s)); payload = packet
+    /// bytes minus this.
+    #[serde(default)]
+    pub header_bytes: u32,
+    /// Bandwidth of one link direction; default one flit per cycle.
+    #[serde(default, serialize_with = "ser_opt_rate")]
+    pub link_bandwidth: Option<Rate>,
+    /// Wire delay of a router-to-router link.
+    #[serde(default = "one_cycle", serialize_with = "ser_display_dur")]
+    pub link_latency: Duration,
+    /// Delay of a credit returning upstream; default: the link latency.
+    #[serde(default, serialize_with = "ser_opt_dur")]
+    pub credit_latency: Option<Duration>,
+    /// Delay from a node's network adapter into the router's injector.
+    #[serde(default = "one_cycle", serialize_with = "ser_display_dur")]
+    pub injection_latency: Duration,
+    /// Delay from the router's ejector into the node's adapter.
+    #[serde(default = "one_cycle", serialize_with = "ser_display_dur")]
+    pub ejection_latency: Duration,
+    /// Flits the node adapter can buffer per ejection virtual channel.
+    #[serde(default = "default_eject_buffer")]
+    pub ejection_buffer_flits: u32,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            clock: default_clock(),
+            flit_bytes: default_flit_bytes(),
+            header_bytes: 0,
+            link_bandwidth: None,
+            link_latency: one_cycle(),
+            credit_latency: None,
+            injection_latency: one_cycle(),
+            ejection_latency: one_cycle(),
+            ejection_buffer_flits: default_eject_buffer(),
+        }
+    }
+}
+
+fn default_clock() -> Frequency {
+    Frequency(1e9)
+}
+fn default_flit_bytes() -> u32 {
+    16
+}
+fn default_eject_buffer() -> u32 {
+    16
+}
+fn one_cycle() -> Duration {
+    Duration::Cycles(1)
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlowControl {
+    VirtualCutThrough,
+    Wormhole,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArbiterKind {
+    RoundRobin,
+    OldestFirst,
+    FixedPriority,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum AllocatorKind {
+    InputFirst,
+    OutputFirst,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Virtual channels per input port.
+    #[serde(default = "default_vcs")]
+    pub virtual_channels: i64,
+    /// Buffer depth of one input virtual channel, in flits.
+    #[serde(default = "default_buffer")]
+    pub buffer_flits: i64,
+    /// Crossbar inputs that take packets from the node.
+    #[serde(default = "one_i64")]
+    pub injectors: i64,
+    /// Crossbar outputs that deliver packets to the node.
+    #[serde(default = "one_i64")]
+    pub ejectors: i64,
+    #[serde(default = "default_fc")]
+    pub flow_control: FlowControl,
+    /// `false`: every input VC is its own crossbar input. `true`: the VCs of one input
+    /// port share one crossbar input through an input arbiter.
+    #[serde(default)]
+    pub input_arbiter: bool,
+    #[serde(default = "default_alloc")]
+    pub allocator: AllocatorKind,
+    #[serde(default = "default_arb")]
+    pub arbiter: ArbiterKind,
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            virtual_channels: default_vcs(),
+            buffer_flits: default_buffer(),
+            injectors: 1,
+            ejectors: 1,
+            flow_control: default_fc(),
+            input_arbiter: false,
+            allocator: default_alloc(),
+            arbiter: default_arb(),
+            pipeline: PipelineConfig::default(),
+        }
+    }
+}
+
+fn default_vcs() -> i64 {
+    2
+}
+fn default_buffer() -> i64 {
+    8
+}
+fn one_i64() -> i64 {
+    1
+}
+fn default_fc() -> FlowControl {
+    FlowControl::VirtualCutThrough
+}
+fn default_alloc() -> AllocatorKind {
+    AllocatorKind::InputFirst
+}
+fn default_arb() -> ArbiterKind {
+    ArbiterKind::RoundRobin
+}
+
+/// Delays of the router pipeline stages, each in cycles (or a duration string).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    #[serde(default = "zero_dur", serialize_with = "ser_display_dur")]
+    pub header_analysis: Duration,
+    #[serde(default = "one_cycle", serialize_with = "ser_display_dur")]
+    pub route_computation: Duration,
+    /// Request to the output (VC) arbiter until its grant returns.
+    #[serde(default = "one_cycle", serialize_with = "ser_display_dur")]
+    pub vc_allocation: Duration,
+    /// Request to the switch arbiter until its grant returns.
+    #[serde(default = "one_cycle", serialize_with = "ser_display_dur")]
+    pub switch_allocation: Duration,
+    #[serde(default = "one_cycle", serialize_with = "ser_display_dur")]
+    pub switch_traversal: Duration,
+    /// Request the switch speculatively, in parallel with VC allocation.
+    #[serde(default)]
+    pub pre_arbitration: bool,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            header_analysis: zero_dur(),
+            route_computation: one_cycle(),
+            vc_allocation: one_cycle(),
+            switch_allocation: one_cycle(),
+            switch_traversal: one_cycle(),
+            pre_arbitration: false,
+        }
+    }
+}
+
+fn zero_dur() -> Duration {
+    Duration::Cycles(0)
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoutingAlgorithm {
+    DimensionOrder,
+    DirectionOrder,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeadlockAvoidance {
+    Dateline,
+    Bubble,
+    None,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    #[serde(default = "default_algo")]
+    pub algorithm: RoutingAlgorithm,
+    /// For `direction-order`: the order directions are taken in, e.g.
+    /// `["+x", "+y", "-x", "-y"]` (default: all `+` directions, then all `-`).
+    #[serde(default)]
+    pub direction_order: Option<Vec<String>>,
+    #[serde(default = "default_dla")]
+    pub deadlock_avoidance: DeadlockAvoidance,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            algorithm: default_algo(),
+            direction_order: None,
+            deadlock_avoidance: default_dla(),
+        }
+    }
+}
+
+fn default_algo() -> RoutingAlgorithm {
+    RoutingAlgorithm::DimensionOrder
+}
+fn default_dla() -> DeadlockAvoidance {
+    DeadlockAvoidance::Dateline
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pattern {
+    Uniform,
+    NearestNeighbor,
+    BitComplement,
+    Transpose,
+    Hotspot,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficConfig {
+    #[serde(default = "default_pattern")]
+    pub pattern: Pattern,
+    /// Offered load in flits per node per cycle (Bernoulli packet arrivals).
+    #[serde(default = "default_rate")]
+    pub injection_rate: f64,
+    /// Packet length in flits, header included.
+    #[serde(default = "one_i64")]
+    pub packet_flits: i64,
+    /// Hot-spot nodes (for `pattern = "hotspot"`).
+    #[serde(default)]
+    pub hotspot_nodes: Vec<i64>,
+    /// Fraction of packets sent to a hot-spot node; the rest are uniform.
+    #[serde(default = "default_hot_fraction")]
+    pub hotspot_fraction: f64,
+}
+
+impl Default for TrafficConfig {
+    fn default() -> Self {
+        TrafficConfig {
+            pattern: default_pattern(),
+            injection_rate: default_rate(),
+            packet_flits: 1,
+            hotspot_nodes: vec![],
+            hotspot_fraction: default_hot_fraction(),
+        }
+    }
+}
+
+fn default_pattern() -> Pattern {
+    Pattern::Uniform
+}
+fn default_rate() -> f64 {
+    0.1
+}
+fn default_hot_fraction() -> f64 {
+    0.1
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationConfig {
+    /// Cycles simulated before measurement starts, so figures describe steady state.
+    #[serde(default = "default_warmup")]
+    pub warmup_cycles: u64,
+    /// Packets created in this window are measured.
+    #[serde(default = "default_measure")]
+    pub measure_cycles: u64,
+    /// After measurement, how long to wait for measured packets before declaring the
+    /// network saturated.
+    #[serde(default = "default_drain")]
+    pub max_drain_cycles: u64,
+    /// No delivery for this many cycles while packets are in flight is a deadlock.
+    #[serde(default = "default_watchdog")]
+    pub watchdog_cycles: u64,
+}
+
+impl Default for SimulationConfig {
+    fn default() -> Self {
+        SimulationConfig {
+            warmup_cycles: default_warmup(),
+            measure_cycles: default_measure(),
+            max_drain_cycles: default_drain(),
+            watchdog_cycles: default_watchdog(),
+        }
+    }
+}
+
+fn default_warmup() -> u64 {
+    2_000
+}
+fn default_measure() -> u64 {
+    10_000
+}
+fn default_drain() -> u64 {
+    50_000
+}
+fn default_watchdog() -> u64 {
+    20_000
+}
+
+fn ser_display_dur<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Duration::Cycles(c) => s.serialize_u64(*c),
+        Duration::Seconds(x) => s.serialize_str(&format!("{} ns", x * 1e9)),
+    }
+}
+
+fn ser_opt_dur<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_display_dur(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_display_freq<S: serde::Serializer>(f: &Frequency, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{} GHz", f.0 / 1e9))
+}
+
+fn ser_opt_rate<S: serde::Serializer>(r: &Option<Rate>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(Rate::BitsPerSecond(b)) => s.serialize_str(&format!("{} Gbit/s", b / 1e9)),
+        Some(Rate::FlitsPerCycle(f)) => s.serialize_str(&format!("{f} flit/cycle")),
+        None => s.serialize_none(),
+    }
+}

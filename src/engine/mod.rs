@@ -1,0 +1,76 @@
+//! Time, partitions and the run driver.
+//!
+//! The network is split into partitions, each owning a set of routers and their
+//! endpoints, its own timing wheel and its own counters. A partition advances through a
+//! window of cycles on its own; messages for components in other partitions collect in
+//! its outbox and are delivered when the window closes. Because every message arrives
+//! at least `lookahead` cycles after it is sent, nothing in the window can depend on
+//! them. The serial run is the one-partition case of the same code.
+
+pub mod message;
+pub mod partition;
+pub mod sim;
+pub mod wheel;
+
+use crate::node::nic::{Nic, NicSpec};
+use crate::router::flit::Flit;
+use crate::stats::Stats;
+use message::Msg;
+use rand_core::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// What an endpoint may touch while it runs.
+pub struct EndpointCtx<'a> {
+    pub nic: &'a NicSpec,
+    pub out: &'a mut Vec<Msg>,
+    pub stats: &'a mut Stats,
+    /// Scratch list for the adapter's delivered tails.
+    pub delivered: &'a mut Vec<(u64, Flit)>,
+    /// Packets created in `[window.0, window.1)` are measured.
+    pub window: (u64, u64),
+    pub record_ids: bool,
+}
+
+/// A node model attached to a router through a network adapter.
+pub trait Endpoint: Send {
+    fn nic(&self) -> &Nic;
+    fn nic_mut(&mut self) -> &mut Nic;
+    /// The first cycle the endpoint needs to run, if any.
+    fn first_wake(&self) -> Option<u64>;
+    /// Runs cycle `t`; returns the next cycle it needs to run (arrivals wake it too).
+    fn step(&mut self, t: u64, cx: &mut EndpointCtx) -> Option<u64>;
+    /// Stops creating traffic from cycle `t`; returns the queued packets dropped.
+    fn stop(&mut self, t: u64) -> u64;
+}
+
+/// An independent random stream per component, from (global seed, component id,
+/// stream kind), so results do not depend on which partition or thread runs it.
+pub fn component_rng(seed: u64, component: u64, stream: u64) -> Xoshiro256PlusPlus {
+    let mut z = seed
+        ^ component.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    // SplitMix64 finaliser: decorrelates neighbouring ids.
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    Xoshiro256PlusPlus::seed_from_u64(z)
+}
+
+/// Accounts one delivered packet (its tail arrived at `at`).
+pub fn record_delivery(s: &mut Stats, at: u64, f: &Flit, window: (u64, u64), record_ids: bool) {
+    s.packets_delivered += 1;
+    s.flits_delivered += f.len as u64;
+    s.last_delivery = s.last_delivery.max(at);
+    if at >= window.0 && at < window.1 {
+        s.window_flits_delivered += f.len as u64;
+    }
+    if f.measured {
+        s.measured_packets_delivered += 1;
+        s.latency.add(at - f.created);
+        s.network_latency.add(at - f.injected);
+        s.measured_hops += f.hops as u64;
+    }
+    if record_ids {
+        s.delivered_ids.push(f.packet);
+    }
+}

@@ -1,0 +1,4 @@
+//! What sits at each router's injectors and ejectors: the network adapter ([`nic`]) and
+//! the endpoint models built on it.
+
+pub mod nic;

@@ -1,0 +1,184 @@
+//! Results: the JSON result file (the stable contract for scripts) and the human summary.
+
+pub mod plot;
+
+use crate::config::{Config, Params};
+use crate::engine::sim::Outcome;
+use crate::stats::Histogram;
+use crate::topology::Torus;
+use serde_json::{Value, json};
+
+/// JSON keys whose values depend on the machine and its load, not on the model. Tests
+/// and determinism checks drop exactly these.
+pub const WALL_CLOCK_KEYS: &[&str] = &[
+    "wall_seconds",
+    "router_cycles_per_second",
+    "flit_hops_per_second",
+    "events_per_second",
+];
+
+fn latency(h: &Histogram, p: &Params, ns: bool) -> Value {
+    let f = |c: f64| if ns { p.cycles_to_ns(c) } else { c };
+    json!({
+        "mean": f(h.mean()),
+        "p50": f(h.quantile(0.5) as f64),
+        "p99": f(h.quantile(0.99) as f64),
+        "max": f(h.max() as f64),
+        "samples": h.count(),
+    })
+}
+
+/// The full result document of a synthetic-traffic run.
+pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> Value {
+    let s = &o.stats;
+    let t = Torus::new(&p.shape);
+    let n = t.nodes() as f64;
+    let m = p.measure_cycles as f64;
+    let offered = s.measured_flits_created as f64 / (n * m);
+    let accepted = s.window_flits_delivered as f64 / (n * m);
+    let avg_hops = if s.measured_packets_delivered > 0 {
+        s.measured_hops as f64 / s.measured_packets_delivered as f64
+    } else {
+        0.0
+    };
+    let wall = o.wall_seconds.max(1e-9);
+    let payload_per_flit = p.payload_bytes(p.packet_flits) as f64 / p.packet_flits as f64;
+    json!({
+        "torsim_version": crate::VERSION,
+        "git_revision": crate::GIT_REVISION,
+        "seed": p.seed,
+        "topology": {
+            "shape": p.shape,
+            "nodes": t.nodes(),
+            "diameter": t.diameter(),
+            "average_distance": t.average_distance(),
+            "bisection_links": t.bisection_links(),
+        },
+        "run": {
+            "cycles": o.cycles,
+            "warmup_cycles": p.warmup_cycles,
+            "measure_cycles": p.measure_cycles,
+            "drain_cycles": o.drain_cycles,
+            "saturated": o.saturated,
+            "events": s.events,
+            "partitions": o.partitions,
+            "threads": threads,
+            "lookahead_cycles": o.lookahead,
+        },
+        "traffic": {
+            "pattern": config.traffic.pattern,
+            "injection_rate": p.injection_rate,
+            "packet_flits": p.packet_flits,
+            "offered_flits_per_node_cycle": offered,
+            "accepted_flits_per_node_cycle": accepted,
+            "accepted_payload_gbytes_per_node_second": accepted * payload_per_flit * p.clock_hz / 1e9,
+        },
+        "packets": {
+            "packets_injected": s.packets_injected,
+            "flits_injected": s.flits_injected,
+            "packets_delivered": s.packets_delivered,
+            "flits_delivered": s.flits_delivered,
+            "packets_abandoned": s.packets_abandoned,
+            "measured_packets_created": s.measured_packets_created,
+            "measured_packets_delivered": s.measured_packets_delivered,
+        },
+        "latency_cycles": latency(&s.latency, p, false),
+        "network_latency_cycles": latency(&s.network_latency, p, false),
+        "latency_ns": latency(&s.latency, p, true),
+        "network_latency_ns": latency(&s.network_latency, p, true),
+        "avg_hops": avg_hops,
+        "flit_hops": s.flit_hops,
+        "performance": {
+            "wall_seconds": o.wall_seconds,
+            "router_cycles_per_second": o.cycles as f64 * n / wall,
+            "flit_hops_per_second": s.flit_hops as f64 / wall,
+            "events_per_second": s.events as f64 / wall,
+        },
+        "config": config,
+    })
+}
+
+/// Removes the wall-clock keys (recursively), for comparing runs.
+pub fn strip_wall_clock(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for k in WALL_CLOCK_KEYS {
+                m.remove(*k);
+            }
+            for (_, x) in m.iter_mut() {
+                strip_wall_clock(x);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_wall_clock),
+        _ => {}
+    }
+}
+
+/// A short human summary of a run.
+pub fn summary(config: &Config, p: &Params, o: &Outcome, v: &Value) -> String {
+    let t = Torus::new(&p.shape);
+    let g = |path: &[&str]| -> f64 {
+        let mut x = v;
+        for k in path {
+            x = &x[*k];
+        }
+        x.as_f64().unwrap_or(0.0)
+    };
+    let mut s = String::new();
+    let name = config
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{} torus", t.shape_string()));
+    s += &format!(
+        "{name}: {} nodes, {:?} traffic at {} flits/node/cycle, seed {}\n",
+        t.nodes(),
+        p.pattern,
+        p.injection_rate,
+        p.seed
+    );
+    s += &format!(
+        "  simulated {} cycles ({} warm-up, {} measured, {} drain){}\n",
+        o.cycles,
+        p.warmup_cycles,
+        p.measure_cycles,
+        o.drain_cycles,
+        if o.saturated {
+            "  -- SATURATED: measured packets did not drain"
+        } else {
+            ""
+        }
+    );
+    s += &format!(
+        "  throughput   offered {:.4}  accepted {:.4} flits/node/cycle\n",
+        g(&["traffic", "offered_flits_per_node_cycle"]),
+        g(&["traffic", "accepted_flits_per_node_cycle"])
+    );
+    for (label, key, ns) in [
+        ("latency", "latency_cycles", "latency_ns"),
+        ("network", "network_latency_cycles", "network_latency_ns"),
+    ] {
+        s += &format!(
+            "  {label:<12} mean {:.2}  p50 {}  p99 {}  max {} cycles  (mean {:.1} ns)\n",
+            g(&[key, "mean"]),
+            g(&[key, "p50"]),
+            g(&[key, "p99"]),
+            g(&[key, "max"]),
+            g(&[ns, "mean"])
+        );
+    }
+    s += &format!(
+        "  packets      {} delivered of {} injected, {} measured; avg hops {:.3}\n",
+        o.stats.packets_delivered,
+        o.stats.packets_injected,
+        o.stats.measured_packets_delivered,
+        g(&["avg_hops"])
+    );
+    s += &format!(
+        "  speed        {:.3} s wall, {:.2} M router-cycles/s, {:.2} M flit-hops/s, {} events\n",
+        o.wall_seconds,
+        g(&["performance", "router_cycles_per_second"]) / 1e6,
+        g(&["performance", "flit_hops_per_second"]) / 1e6,
+        o.stats.events
+    );
+    s
+}

@@ -1,0 +1,556 @@
+//! The cycle-accurate router of an n-D torus.
+//!
+//! Input-queued, with V virtual channels of B flits per input port, credit flow control,
+//! virtual cut-through or wormhole switching, separable VC and switch allocation, and a
+//! pipeline whose stage delays come from the config:
+//!
+//! ```text
+//! head arrives at t0 -> header analysis + route computation (h + r cycles)
+//!   -> VC allocation (va cycles, decision in its last cycle)
+//!   -> switch allocation (sa cycles; overlapped with VA under pre-arbitration)
+//!   -> switch traversal (st cycles) -> link (L cycles) -> next router at
+//!      t0 + h + r + va + sa + st + L   (max(va, sa) instead of va + sa when pre-arbitrating)
+//! ```
+//!
+//! A router reads only its own state and messages that have arrived, and writes only its
+//! own state and messages that arrive one cycle or more later, so routers can be updated
+//! in any order and in any partition.
+
+pub mod arbiter;
+pub mod flit;
+
+use crate::config::Params;
+use crate::config::params::LinkRate;
+use crate::config::schema::{AllocatorKind, ArbiterKind, FlowControl};
+use crate::engine::message::Msg;
+use crate::routing::{Route, Routing};
+use crate::topology::Torus;
+use arbiter::{Request, pick};
+use flit::Flit;
+use std::collections::VecDeque;
+
+const NONE: u32 = u32::MAX;
+
+/// Router parameters shared by all routers of a run, resolved once.
+#[derive(Clone, Debug)]
+pub struct RouterSpec {
+    pub np: usize,
+    pub p_in: usize,
+    pub p_out: usize,
+    pub vcs: usize,
+    pub buffer: usize,
+    pub ejection_buffer: usize,
+    /// Cycles from a head reaching the front of its buffer to its VC allocation
+    /// decision: h + r + va - 1.
+    pub va_ready: u64,
+    /// Cycles from the VC grant to the earliest switch grant.
+    pub sa_after_va: u64,
+    /// Cycles from switch grant to arrival at the next router: st + L + ... (see below).
+    pub to_next_router: u64,
+    pub to_ejector: u64,
+    pub credit_latency: u64,
+    pub injection_latency: u64,
+    pub flow_control: FlowControl,
+    pub input_arbiter: bool,
+    pub allocator: AllocatorKind,
+    pub arbiter: ArbiterKind,
+    pub link_rate: Option<LinkRate>,
+    /// Room the bubble rule keeps free: one maximum-size packet.
+    pub bubble_flits: u32,
+}
+
+impl RouterSpec {
+    pub fn new(p: &Params) -> RouterSpec {
+        let np = 2 * p.shape.len();
+        let sa_after_va = if p.pre_arbitration {
+            p.switch_allocation.saturating_sub(p.vc_allocation)
+        } else {
+            p.switch_allocation
+        };
+        RouterSpec {
+            np,
+            p_in: np + p.injectors,
+            p_out: np + p.ejectors,
+            vcs: p.vcs,
+            buffer: p.buffer,
+            ejection_buffer: p.ejection_buffer,
+            va_ready: p.header_analysis + p.route_computation + p.vc_allocation - 1,
+            sa_after_va,
+            // Switch grant in cycle d; traversal occupies d+1 ..= d+st; the link the next
+            // L cycles; the flit is usable downstream in cycle d + 1 + st + L.
+            to_next_router: 1 + p.switch_traversal + p.link_latency,
+            to_ejector: 1 + p.switch_traversal + p.ejection_latency,
+            credit_latency: p.credit_latency,
+            injection_latency: p.injection_latency,
+            flow_control: p.flow_control,
+            input_arbiter: p.input_arbiter,
+            allocator: p.allocator,
+            arbiter: p.arbiter,
+            link_rate: p.link_rate,
+            bubble_flits: p.max_packet_flits as u32,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// No packet at the front, or its head has not been looked at yet.
+    Idle,
+    /// Routed; waiting for an output VC from cycle `ready`.
+    WaitVc,
+    /// Holds output VC (`out`, `out_vc`); flits request the switch from cycle `ready`.
+    Active,
+}
+
+#[derive(Clone, Debug)]
+struct InputVc {
+    buf: VecDeque<(u64, Flit)>,
+    stage: Stage,
+    ready: u64,
+    route: Route,
+    out: u16,
+    out_vc: u16,
+}
+
+#[derive(Clone, Debug)]
+struct OutputVc {
+    credits: u32,
+    owner: u32,
+    rr: u16,
+}
+
+#[derive(Clone, Debug, Default)]
+struct OutPort {
+    credit_q: VecDeque<(u64, u16)>,
+    rr: u16,
+    tokens: u64,
+    last: u64,
+}
+
+/// Scratch space reused across router updates so the inner loop never allocates.
+#[derive(Default, Debug)]
+pub struct Scratch {
+    va: Vec<(u32, Request)>,
+    sa: Vec<(u16, u16, Request)>,
+    sa_in: Vec<(u16, u16, Request)>,
+    tmp: Vec<Request>,
+    won: Vec<(u16, u16)>,
+}
+
+/// Counters a router adds to while it works.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct RouterCounters {
+    pub flit_hops: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Router {
+    node: u32,
+    inputs: Vec<InputVc>,
+    outputs: Vec<OutputVc>,
+    ports: Vec<OutPort>,
+    in_rr: Vec<u16>,
+}
+
+impl Router {
+    pub fn new(node: usize, spec: &RouterSpec) -> Router {
+        let v = spec.vcs;
+        let inputs = (0..spec.p_in * v)
+            .map(|_| InputVc {
+                buf: VecDeque::with_capacity(spec.buffer),
+                stage: Stage::Idle,
+                ready: 0,
+                route: Route::default(),
+                out: 0,
+                out_vc: 0,
+            })
+            .collect();
+        let outputs = (0..spec.p_out * v)
+            .map(|i| OutputVc {
+                credits: if i / v < spec.np {
+                    spec.buffer as u32
+                } else {
+                    spec.ejection_buffer as u32
+                },
+                owner: NONE,
+                rr: u16::MAX,
+            })
+            .collect();
+        let ports = (0..spec.p_out)
+            .map(|_| OutPort {
+                tokens: spec.link_rate.map(|r| r.den).unwrap_or(0),
+                ..Default::default()
+            })
+            .collect();
+        Router {
+            node: node as u32,
+            inputs,
+            outputs,
+            ports,
+            in_rr: vec![u16::MAX; spec.p_in],
+        }
+    }
+
+    /// A flit arrives (at cycle `at`) into an input VC. Space is guaranteed by credits.
+    #[inline]
+    pub fn accept_flit(&mut self, spec: &RouterSpec, port: usize, vc: usize, at: u64, flit: Flit) {
+        let ivc = &mut self.inputs[port * spec.vcs + vc];
+        debug_assert!(ivc.buf.len() < spec.buffer, "credit protocol violated");
+        ivc.buf.push_back((at, flit));
+    }
+
+    /// A credit arrives (at cycle `at`) for an output VC.
+    #[inline]
+    pub fn accept_credit(&mut self, port: usize, vc: usize, at: u64) {
+        self.ports[port].credit_q.push_back((at, vc as u16));
+    }
+
+    fn link_ready(&self, spec: &RouterSpec, port: usize, t: u64) -> bool {
+        match spec.link_rate {
+            Some(r) if port < spec.np => {
+                let p = &self.ports[port];
+                (p.tokens + (t - p.last) * r.num).min(r.den) >= r.den
+            }
+            _ => true,
+        }
+    }
+
+    fn take_token(&mut self, spec: &RouterSpec, port: usize, t: u64) {
+        if let Some(r) = spec.link_rate
+            && port < spec.np
+        {
+            let p = &mut self.ports[port];
+            p.tokens = (p.tokens + (t - p.last) * r.num).min(r.den) - r.den;
+            p.last = t;
+        }
+    }
+
+    /// One cycle of work. Returns whether the router must run again next cycle (a flit
+    /// is present in some buffer).
+    pub fn step(
+        &mut self,
+        t: u64,
+        spec: &RouterSpec,
+        routing: &Routing,
+        out: &mut Vec<Msg>,
+        sc: &mut Scratch,
+        cnt: &mut RouterCounters,
+    ) -> bool {
+        let v = spec.vcs;
+        let node = self.node as usize;
+        // 1. Credits that have arrived.
+        for (p, port) in self.ports.iter_mut().enumerate() {
+            while let Some(&(at, vc)) = port.credit_q.front() {
+                if at > t {
+                    break;
+                }
+                port.credit_q.pop_front();
+                self.outputs[p * v + vc as usize].credits += 1;
+            }
+        }
+        // 2. Route heads that reached the front of their buffer; 3. gather VC requests.
+        sc.va.clear();
+        for i in 0..self.inputs.len() {
+            let ivc = &mut self.inputs[i];
+            let Some(&(at, f)) = ivc.buf.front() else {
+                continue;
+            };
+            if at > t {
+                continue;
+            }
+            if ivc.stage == Stage::Idle {
+                debug_assert!(f.is_head(), "body flit at the front of an idle VC");
+                ivc.route = routing.route(node, i / v, &f);
+                ivc.stage = Stage::WaitVc;
+                ivc.ready = t + spec.va_ready;
+            }
+            if ivc.stage == Stage::WaitVc && ivc.ready <= t {
+                let r = ivc.route;
+                let need = match spec.flow_control {
+                    FlowControl::VirtualCutThrough => {
+                        f.len as u32 + if r.enters_ring { spec.bubble_flits } else { 0 }
+                    }
+                    FlowControl::Wormhole => 1,
+                };
+                // Selection policy: the free candidate VC with the most credits.
+                let mut best = NONE;
+                let mut best_credits = 0;
+                for p in r.port_lo..r.port_lo + r.port_count {
+                    for vc in r.vc_lo..r.vc_hi {
+                        let o = p as usize * v + vc as usize;
+                        let ovc = &self.outputs[o];
+                        if ovc.owner == NONE
+                            && ovc.credits >= need
+                            && (best == NONE || ovc.credits > best_credits)
+                        {
+                            best = o as u32;
+                            best_credits = ovc.credits;
+                        }
+                    }
+                }
+                if best != NONE {
+                    sc.va.push((
+                        best,
+                        Request {
+                            idx: i as u16,
+                            age: (f.created, f.packet),
+                        },
+                    ));
+                }
+            }
+        }
+        // VC allocation: one winner per requested output VC.
+        if !sc.va.is_empty() {
+            sc.va.sort_unstable_by_key(|(o, r)| (*o, r.idx));
+            let n_in = self.inputs.len() as u16;
+            let mut s = 0;
+            while s < sc.va.len() {
+                let o = sc.va[s].0;
+                let mut e = s;
+                sc.tmp.clear();
+                while e < sc.va.len() && sc.va[e].0 == o {
+                    sc.tmp.push(sc.va[e].1);
+                    e += 1;
+                }
+                let ovc = &mut self.outputs[o as usize];
+                let w = sc.tmp[pick(spec.arbiter, &sc.tmp, ovc.rr, n_in)].idx;
+                ovc.rr = w;
+                ovc.owner = w as u32;
+                let ivc = &mut self.inputs[w as usize];
+                ivc.stage = Stage::Active;
+                ivc.out = (o as usize / v) as u16;
+                ivc.out_vc = (o as usize % v) as u16;
+                ivc.ready = t + spec.sa_after_va;
+                s = e;
+            }
+        }
+        // 4. Switch requests: flits present, holding an output VC with a credit and link
+        // bandwidth available.
+        sc.sa.clear();
+        for i in 0..self.inputs.len() {
+            let ivc = &self.inputs[i];
+            if ivc.stage != Stage::Active || ivc.ready > t {
+                continue;
+            }
+            let Some(&(at, f)) = ivc.buf.front() else {
+                continue;
+            };
+            if at > t {
+                continue;
+            }
+            let o = ivc.out as usize * v + ivc.out_vc as usize;
+            if self.outputs[o].credits == 0 || !self.link_ready(spec, ivc.out as usize, t) {
+                continue;
+            }
+            sc.sa.push((
+                (i / v) as u16,
+                ivc.out,
+                Request {
+                    idx: i as u16,
+                    age: (f.created, f.packet),
+                },
+            ));
+        }
+        if sc.sa.is_empty() {
+            return self.has_flits(t);
+        }
+        self.switch_allocate(spec, sc);
+        // 5. Traversal of the winners.
+        for k in 0..sc.won.len() {
+            let (i, op) = sc.won[k];
+            let (i, op) = (i as usize, op as usize);
+            let ivc = &mut self.inputs[i];
+            let (_, mut f) = ivc.buf.pop_front().expect("a granted VC holds a flit");
+            f.route_bits = ivc.route.bits;
+            let ovc_i = op * v + ivc.out_vc as usize;
+            let out_vc = ivc.out_vc;
+            if f.is_tail() {
+                ivc.stage = Stage::Idle;
+                self.outputs[ovc_i].owner = NONE;
+            }
+            self.outputs[ovc_i].credits -= 1;
+            self.take_token(spec, op, t);
+            let (in_port, in_vc) = (i / v, (i % v) as u16);
+            if in_port < spec.np {
+                out.push(Msg::Credit {
+                    at: t + spec.credit_latency,
+                    node: routing.torus().neighbor(node, in_port ^ 1) as u32,
+                    port: in_port as u16,
+                    vc: in_vc,
+                });
+            } else {
+                out.push(Msg::InjectCredit {
+                    at: t + spec.injection_latency,
+                    node: self.node,
+                    port: (in_port - spec.np) as u16,
+                    vc: in_vc,
+                });
+            }
+            if op < spec.np {
+                f.hops += 1;
+                cnt.flit_hops += 1;
+                out.push(Msg::Flit {
+                    at: t + spec.to_next_router,
+                    node: routing.torus().neighbor(node, op) as u32,
+                    port: op as u16,
+                    vc: out_vc,
+                    flit: f,
+                });
+            } else {
+                out.push(Msg::Eject {
+                    at: t + spec.to_ejector,
+                    node: self.node,
+                    port: (op - spec.np) as u16,
+                    vc: out_vc,
+                    flit: f,
+                });
+            }
+        }
+        self.has_flits(t)
+    }
+
+    /// Separable switch allocation over `sc.sa`; winners go to `sc.won` as
+    /// (input VC index, output port).
+    fn switch_allocate(&mut self, spec: &RouterSpec, sc: &mut Scratch) {
+        let n_in = self.inputs.len() as u16;
+        let v = spec.vcs as u16;
+        sc.won.clear();
+        // Requests are in input-VC order, hence grouped by input port.
+        if spec.input_arbiter && spec.allocator == AllocatorKind::InputFirst {
+            // Input stage: one VC per input port.
+            sc.sa_in.clear();
+            let mut s = 0;
+            while s < sc.sa.len() {
+                let port = sc.sa[s].0;
+                let mut e = s;
+                sc.tmp.clear();
+                while e < sc.sa.len() && sc.sa[e].0 == port {
+                    sc.tmp.push(sc.sa[e].2);
+                    e += 1;
+                }
+                let w = pick(spec.arbiter, &sc.tmp, self.in_rr[port as usize], n_in);
+                sc.sa_in.push(sc.sa[s + w]);
+                s = e;
+            }
+            std::mem::swap(&mut sc.sa, &mut sc.sa_in);
+        }
+        // Output stage: one input per output port.
+        sc.sa.sort_unstable_by_key(|(_, o, r)| (*o, r.idx));
+        let mut s = 0;
+        while s < sc.sa.len() {
+            let o = sc.sa[s].1;
+            let mut e = s;
+            sc.tmp.clear();
+            while e < sc.sa.len() && sc.sa[e].1 == o {
+                sc.tmp.push(sc.sa[e].2);
+                e += 1;
+            }
+            let port = &mut self.ports[o as usize];
+            let w = sc.tmp[pick(spec.arbiter, &sc.tmp, port.rr, n_in)].idx;
+            sc.won.push((w, o));
+            s = e;
+        }
+        if spec.input_arbiter && spec.allocator == AllocatorKind::OutputFirst {
+            // Input stage after output grants: an input port accepts one grant.
+            sc.won.sort_unstable_by_key(|&(i, _)| i);
+            let won = std::mem::take(&mut sc.won);
+            let mut s = 0;
+            while s < won.len() {
+                let port = won[s].0 / v;
+                let mut e = s;
+                sc.tmp.clear();
+                while e < won.len() && won[e].0 / v == port {
+                    let f = self.inputs[won[e].0 as usize]
+                        .buf
+                        .front()
+                        .map(|x| x.1)
+                        .unwrap_or_default();
+                    sc.tmp.push(Request {
+                        idx: won[e].0,
+                        age: (f.created, f.packet),
+                    });
+                    e += 1;
+                }
+                let w = pick(spec.arbiter, &sc.tmp, self.in_rr[port as usize], n_in);
+                sc.won.push(won[s + w]);
+                s = e;
+            }
+        }
+        // Commit arbiter pointers of the final winners.
+        for &(i, o) in &sc.won {
+            self.ports[o as usize].rr = i;
+            if spec.input_arbiter {
+                self.in_rr[(i / v) as usize] = i;
+            }
+        }
+    }
+
+    fn has_flits(&self, t: u64) -> bool {
+        self.inputs
+            .iter()
+            .any(|ivc| ivc.buf.front().is_some_and(|&(at, _)| at <= t))
+    }
+
+    /// Flits held in input buffers (arrived or in flight to them).
+    pub fn buffered_flits(&self) -> usize {
+        self.inputs.iter().map(|i| i.buf.len()).sum()
+    }
+
+    /// Human description of every non-empty input VC, for deadlock reports.
+    pub fn describe_stuck(
+        &self,
+        spec: &RouterSpec,
+        torus: &Torus,
+        injectors: usize,
+    ) -> Vec<String> {
+        let v = spec.vcs;
+        let mut lines = Vec::new();
+        for (i, ivc) in self.inputs.iter().enumerate() {
+            let Some(&(_, f)) = ivc.buf.front() else {
+                continue;
+            };
+            let wants = match ivc.stage {
+                Stage::Idle => "not yet routed".to_string(),
+                Stage::WaitVc => {
+                    let r = ivc.route;
+                    let mut s = format!(
+                        "waits for a VC {}..{} on {}",
+                        r.vc_lo,
+                        r.vc_hi,
+                        torus.port_name(r.port_lo as usize, injectors, false)
+                    );
+                    for vc in r.vc_lo..r.vc_hi {
+                        let o = &self.outputs[r.port_lo as usize * v + vc as usize];
+                        s += &format!(
+                            " [vc{vc}: {} credits, {}]",
+                            o.credits,
+                            if o.owner == NONE { "free" } else { "owned" }
+                        );
+                    }
+                    s
+                }
+                Stage::Active => {
+                    let o = &self.outputs[ivc.out as usize * v + ivc.out_vc as usize];
+                    format!(
+                        "holds {} vc{} with {} credits",
+                        torus.port_name(ivc.out as usize, injectors, false),
+                        ivc.out_vc,
+                        o.credits
+                    )
+                }
+            };
+            lines.push(format!(
+                "router {} in {} vc{}: {} flits, head of packet {}:{} to {}; {}",
+                torus.describe_node(self.node as usize),
+                torus.port_name(i / v, injectors, true),
+                i % v,
+                ivc.buf.len(),
+                f.src,
+                f.packet & 0xffff_ffff,
+                torus.describe_node(f.dest as usize),
+                wants
+            ));
+        }
+        lines
+    }
+}

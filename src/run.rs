@@ -1,0 +1,69 @@
+//! High-level entry points used by the CLI, the benchmarks and the tests.
+
+use crate::config::Params;
+use crate::engine::sim::{Engine, Outcome, Progress, RunOptions, SimError};
+use crate::routing::{Routing, deadlock};
+use crate::topology::Torus;
+use crate::traffic::synthetic::SyntheticEndpoint;
+use std::fmt;
+
+#[derive(Debug)]
+pub enum RunError {
+    /// The routing configuration can deadlock (a cycle in the channel dependency graph).
+    UnsafeRouting(Vec<String>),
+    Sim(SimError),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::UnsafeRouting(cycle) => {
+                writeln!(
+                    f,
+                    "the routing configuration can deadlock: its channel dependency graph has a cycle:"
+                )?;
+                for c in cycle.iter().take(16) {
+                    writeln!(f, "  {c}")?;
+                }
+                if cycle.len() > 16 {
+                    writeln!(f, "  ... ({} channels in all)", cycle.len())?;
+                }
+                write!(
+                    f,
+                    "use routing.deadlock_avoidance = \"dateline\" (with an even number of VCs) or \"bubble\""
+                )
+            }
+            RunError::Sim(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Checks the routing configuration for deadlock freedom (see [`deadlock::check`]).
+pub fn check_routing(p: &Params, classes: usize) -> Result<deadlock::CdgReport, RunError> {
+    let torus = Torus::new(&p.shape);
+    let r = deadlock::check(&Routing::new(p, &torus, classes), classes);
+    match &r.cycle {
+        Some(c) => Err(RunError::UnsafeRouting(c.clone())),
+        None => Ok(r),
+    }
+}
+
+/// Runs the synthetic traffic of `p`: warm-up, measurement, drain.
+pub fn run_synthetic(
+    p: &Params,
+    opts: &RunOptions,
+    skip_deadlock_check: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Outcome, RunError> {
+    if !skip_deadlock_check {
+        check_routing(p, 1)?;
+    }
+    let mut engine = Engine::new(p, 1, opts, |node, torus, nic| {
+        SyntheticEndpoint::new(node, p, torus, nic)
+    });
+    engine
+        .run_phases(p, opts.check, progress)
+        .map_err(RunError::Sim)
+}

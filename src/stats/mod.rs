@@ -1,0 +1,53 @@
+//! Counters and exact latency histograms. Everything is an integer so that partitions
+//! merge by addition and the merged result does not depend on how the run was split.
+
+pub mod histogram;
+
+pub use histogram::Histogram;
+
+/// Everything one partition counts. Merged across partitions with [`Stats::merge`].
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Packets/flits created inside the measurement window (the offered load).
+    pub measured_packets_created: u64,
+    pub measured_flits_created: u64,
+    /// Measured packets whose tail has been delivered.
+    pub measured_packets_delivered: u64,
+    /// Flits delivered during the measurement window (the accepted load).
+    pub window_flits_delivered: u64,
+    pub packets_injected: u64,
+    pub flits_injected: u64,
+    pub packets_delivered: u64,
+    pub flits_delivered: u64,
+    /// Packets dropped from source queues when injection stopped (never injected).
+    pub packets_abandoned: u64,
+    pub latency: Histogram,
+    pub network_latency: Histogram,
+    pub measured_hops: u64,
+    pub flit_hops: u64,
+    pub events: u64,
+    pub last_delivery: u64,
+    /// Delivered packet ids, collected only when conservation is being checked.
+    pub delivered_ids: Vec<u64>,
+}
+
+impl Stats {
+    pub fn merge(&mut self, o: &Stats) {
+        self.measured_packets_created += o.measured_packets_created;
+        self.measured_flits_created += o.measured_flits_created;
+        self.measured_packets_delivered += o.measured_packets_delivered;
+        self.window_flits_delivered += o.window_flits_delivered;
+        self.packets_injected += o.packets_injected;
+        self.flits_injected += o.flits_injected;
+        self.packets_delivered += o.packets_delivered;
+        self.flits_delivered += o.flits_delivered;
+        self.packets_abandoned += o.packets_abandoned;
+        self.latency.merge(&o.latency);
+        self.network_latency.merge(&o.network_latency);
+        self.measured_hops += o.measured_hops;
+        self.flit_hops += o.flit_hops;
+        self.events += o.events;
+        self.last_delivery = self.last_delivery.max(o.last_delivery);
+        self.delivered_ids.extend_from_slice(&o.delivered_ids);
+    }
+}

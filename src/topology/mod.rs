@@ -1,0 +1,232 @@
+//! Geometry of the k1 x k2 x ... x kn torus.
+//!
+//! The topology owns coordinates, ports and distances; routers only see port numbers.
+//! Port numbering, used everywhere: network port `2*d` points in direction `+d`,
+//! `2*d + 1` in `-d`. An input port carries flits that *travel* in that port's
+//! direction, so a packet that continues along its ring enters and leaves through the
+//! same port index. Injector and ejector ports follow the `2n` network ports.
+
+pub mod graph;
+
+use crate::config::params::{Direction, dim_name};
+
+#[derive(Clone, Debug)]
+pub struct Torus {
+    shape: Vec<usize>,
+    strides: Vec<usize>,
+    nodes: usize,
+}
+
+impl Torus {
+    /// `shape` must hold k >= 2 per dimension (checked when the config is resolved).
+    pub fn new(shape: &[usize]) -> Torus {
+        let mut strides = Vec::with_capacity(shape.len());
+        let mut s = 1;
+        for &k in shape {
+            strides.push(s);
+            s *= k;
+        }
+        Torus {
+            shape: shape.to_vec(),
+            strides,
+            nodes: s,
+        }
+    }
+
+    pub fn dims(&self) -> usize {
+        self.shape.len()
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn nodes(&self) -> usize {
+        self.nodes
+    }
+
+    pub fn network_ports(&self) -> usize {
+        2 * self.shape.len()
+    }
+
+    /// Coordinate of `node` in dimension `d` (dimension 0 varies fastest).
+    #[inline]
+    pub fn coord(&self, node: usize, d: usize) -> usize {
+        (node / self.strides[d]) % self.shape[d]
+    }
+
+    pub fn coords(&self, node: usize) -> Vec<usize> {
+        (0..self.dims()).map(|d| self.coord(node, d)).collect()
+    }
+
+    pub fn node_at(&self, coords: &[usize]) -> usize {
+        coords.iter().zip(&self.strides).map(|(c, s)| c * s).sum()
+    }
+
+    /// The neighbour reached through network port `port`.
+    #[inline]
+    pub fn neighbor(&self, node: usize, port: usize) -> usize {
+        let d = port / 2;
+        let k = self.shape[d];
+        let c = self.coord(node, d);
+        let nc = if port % 2 == 0 {
+            (c + 1) % k
+        } else {
+            (c + k - 1) % k
+        };
+        node - c * self.strides[d] + nc * self.strides[d]
+    }
+
+    pub fn port_direction(port: usize) -> Direction {
+        Direction {
+            dim: port / 2,
+            minus: port % 2 == 1,
+        }
+    }
+
+    pub fn port_of(dir: Direction) -> usize {
+        2 * dir.dim + dir.minus as usize
+    }
+
+    /// Human name of a router port given the counts of network ports and injectors.
+    pub fn port_name(&self, port: usize, injectors: usize, input: bool) -> String {
+        let np = self.network_ports();
+        if port < np {
+            Self::port_direction(port).name()
+        } else if input {
+            format!("inj{}", port - np)
+        } else {
+            let _ = injectors;
+            format!("ej{}", port - np)
+        }
+    }
+
+    /// Hops from `a` to `b` in dimension `d` going the plus way.
+    #[inline]
+    pub fn plus_distance(&self, a: usize, b: usize, d: usize) -> usize {
+        let k = self.shape[d];
+        (self.coord(b, d) + k - self.coord(a, d)) % k
+    }
+
+    /// Minimal hop count between two nodes.
+    pub fn distance(&self, a: usize, b: usize) -> usize {
+        (0..self.dims())
+            .map(|d| {
+                let p = self.plus_distance(a, b, d);
+                p.min(self.shape[d] - p)
+            })
+            .sum()
+    }
+
+    pub fn diameter(&self) -> usize {
+        self.shape.iter().map(|k| k / 2).sum()
+    }
+
+    /// Mean minimal distance over all ordered pairs of distinct nodes (the average hop
+    /// count of uniform random traffic, which never sends to itself).
+    pub fn average_distance(&self) -> f64 {
+        // Per dimension the mean over all k offsets (0 included) is sum(min(i, k-i))/k;
+        // dimensions add up; then remove the self pairs, whose distance is 0.
+        let with_self: f64 = self
+            .shape
+            .iter()
+            .map(|&k| (0..k).map(|i| i.min(k - i)).sum::<usize>() as f64 / k as f64)
+            .sum();
+        let n = self.nodes as f64;
+        with_self * n / (n - 1.0)
+    }
+
+    /// Bidirectional links cut by the best bisection: halving dimension d of a torus cuts
+    /// each of its N/k_d rings twice, so 2N/k_d links; the longest dimension is best.
+    pub fn bisection_links(&self) -> usize {
+        let kmax = *self.shape.iter().max().unwrap_or(&2);
+        2 * self.nodes / kmax
+    }
+
+    /// Whether the hop on `port` from `node` uses the wrap-around link of its ring (the
+    /// dateline of that ring).
+    #[inline]
+    pub fn crosses_dateline(&self, node: usize, port: usize) -> bool {
+        let d = port / 2;
+        let c = self.coord(node, d);
+        if port % 2 == 0 {
+            c == self.shape[d] - 1
+        } else {
+            c == 0
+        }
+    }
+
+    pub fn describe_node(&self, node: usize) -> String {
+        let c: Vec<String> = self.coords(node).iter().map(|c| c.to_string()).collect();
+        format!("{node} ({})", c.join(","))
+    }
+
+    pub fn shape_string(&self) -> String {
+        self.shape
+            .iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join("x")
+    }
+
+    pub fn dim_names(&self) -> Vec<String> {
+        (0..self.dims()).map(dim_name).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_round_trip() {
+        let t = Torus::new(&[4, 3, 2]);
+        assert_eq!(t.nodes(), 24);
+        for n in 0..t.nodes() {
+            assert_eq!(t.node_at(&t.coords(n)), n);
+        }
+    }
+
+    #[test]
+    fn neighbors_wrap() {
+        let t = Torus::new(&[4, 4]);
+        assert_eq!(t.neighbor(3, 0), 0); // +x from x=3 wraps to x=0
+        assert_eq!(t.neighbor(0, 1), 3); // -x from x=0 wraps to x=3
+        assert_eq!(t.neighbor(0, 3), 12); // -y
+        for n in 0..16 {
+            for p in 0..4 {
+                assert_eq!(t.neighbor(t.neighbor(n, p), p ^ 1), n);
+            }
+        }
+    }
+
+    #[test]
+    fn k2_both_directions_reach_the_same_neighbor() {
+        let t = Torus::new(&[2, 3]);
+        assert_eq!(t.neighbor(0, 0), t.neighbor(0, 1));
+        assert_eq!(t.distance(0, 1), 1);
+        assert_eq!(t.diameter(), 2);
+    }
+
+    #[test]
+    fn metrics_match_brute_force() {
+        for shape in [vec![8, 8], vec![3, 5], vec![2, 2, 2], vec![4, 3, 2, 2]] {
+            let t = Torus::new(&shape);
+            let n = t.nodes();
+            let mut sum = 0;
+            let mut max = 0;
+            for a in 0..n {
+                for b in 0..n {
+                    let d = t.distance(a, b);
+                    sum += d;
+                    max = max.max(d);
+                }
+            }
+            assert_eq!(max, t.diameter(), "{shape:?}");
+            let avg = sum as f64 / (n * (n - 1)) as f64;
+            assert!((avg - t.average_distance()).abs() < 1e-9, "{shape:?}");
+        }
+        assert_eq!(Torus::new(&[8, 8]).bisection_links(), 16);
+        assert_eq!(Torus::new(&[8, 8, 8, 4]).bisection_links(), 512);
+    }
+}
