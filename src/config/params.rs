@@ -172,10 +172,15 @@ impl Params {
         )?;
         let injectors = positive("router.injectors", r.injectors, "injectors")?;
         let ejectors = positive("router.ejectors", r.ejectors, "ejectors")?;
-        if vcs > 64 {
+        let input_vcs = (2 * shape.len() + injectors) * vcs;
+        if input_vcs > crate::router::MAX_INPUT_VCS {
             return Err(ConfigError::new(
                 "router.virtual_channels",
-                "at most 64 virtual channels per port",
+                format!(
+                    "{input_vcs} input VCs per router ({} ports x {vcs}); this build supports at most {}",
+                    2 * shape.len() + injectors,
+                    crate::router::MAX_INPUT_VCS
+                ),
             ));
         }
         let p = &r.pipeline;

@@ -105,8 +105,15 @@ impl<E: Endpoint> Partition<E> {
             Msg::Flit {
                 at, port, vc, flit, ..
             } => {
-                self.routers[l].accept_flit(&sh.rspec, port as usize, vc as usize, at, flit);
-                self.wheel.schedule(at, 2 * l as u32);
+                let wake = self.routers[l].accept_flit(
+                    &sh.rspec,
+                    &sh.routing,
+                    port as usize,
+                    vc as usize,
+                    at,
+                    flit,
+                );
+                self.wheel.schedule(wake, 2 * l as u32);
             }
             Msg::Credit { at, port, vc, .. } => {
                 self.routers[l].accept_credit(port as usize, vc as usize, at)
@@ -167,7 +174,7 @@ impl<E: Endpoint> Partition<E> {
                 self.last_run[c as usize] = t;
                 self.stats.events += 1;
                 let l = (c / 2) as usize;
-                if c % 2 == 0 {
+                if c.is_multiple_of(2) {
                     let work = self.routers[l].step(
                         t,
                         &sh.rspec,

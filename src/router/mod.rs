@@ -31,6 +31,46 @@ use std::collections::VecDeque;
 
 const NONE: u32 = u32::MAX;
 
+/// Input VCs per router this build supports (the occupancy set's size).
+pub const MAX_INPUT_VCS: usize = 256;
+
+/// Set of non-empty input VCs, so a router update visits only VCs holding flits.
+#[derive(Clone, Copy, Debug, Default)]
+struct VcSet([u64; MAX_INPUT_VCS / 64]);
+
+impl VcSet {
+    #[inline]
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    #[inline]
+    fn remove(&mut self, i: usize) {
+        self.0[i / 64] &= !(1 << (i % 64));
+    }
+    /// Calls `f` on every member in increasing order.
+    #[inline]
+    fn for_each(&self, mut f: impl FnMut(usize)) {
+        for (wi, &w) in self.0.iter().enumerate() {
+            let mut w = w;
+            while w != 0 {
+                let b = w.trailing_zeros() as usize;
+                f(wi * 64 + b);
+                w &= w - 1;
+            }
+        }
+    }
+}
+
+/// Whether the link behind output `port` has bandwidth for a flit in cycle `t`: rates
+/// below one flit per cycle accumulate exactly, as a fraction `num / den` per cycle.
+#[inline]
+fn link_ready(spec: &RouterSpec, p: &OutPort, port: usize, t: u64) -> bool {
+    match spec.link_rate {
+        Some(r) if port < spec.np => (p.tokens + (t - p.last) * r.num).min(r.den) >= r.den,
+        _ => true,
+    }
+}
+
 /// Router parameters shared by all routers of a run, resolved once.
 #[derive(Clone, Debug)]
 pub struct RouterSpec {
@@ -150,6 +190,7 @@ pub struct Router {
     outputs: Vec<OutputVc>,
     ports: Vec<OutPort>,
     in_rr: Vec<u16>,
+    occupied: VcSet,
 }
 
 impl Router {
@@ -188,31 +229,47 @@ impl Router {
             outputs,
             ports,
             in_rr: vec![u16::MAX; spec.p_in],
+            occupied: VcSet::default(),
         }
     }
 
     /// A flit arrives (at cycle `at`) into an input VC. Space is guaranteed by credits.
+    ///
+    /// Returns the cycle the router needs to run for it. A head that arrives at an idle,
+    /// empty VC is routed here rather than in a router update: routing is a pure function
+    /// of the header and the router's position, so computing it early changes nothing
+    /// but saves an update; the router then first runs when VC allocation is due.
     #[inline]
-    pub fn accept_flit(&mut self, spec: &RouterSpec, port: usize, vc: usize, at: u64, flit: Flit) {
-        let ivc = &mut self.inputs[port * spec.vcs + vc];
+    pub fn accept_flit(
+        &mut self,
+        spec: &RouterSpec,
+        routing: &Routing,
+        port: usize,
+        vc: usize,
+        at: u64,
+        flit: Flit,
+    ) -> u64 {
+        let i = port * spec.vcs + vc;
+        let ivc = &mut self.inputs[i];
         debug_assert!(ivc.buf.len() < spec.buffer, "credit protocol violated");
+        let wake = if ivc.buf.is_empty() && ivc.stage == Stage::Idle {
+            debug_assert!(flit.is_head(), "body flit at the front of an idle VC");
+            ivc.route = routing.route(self.node as usize, port, &flit);
+            ivc.stage = Stage::WaitVc;
+            ivc.ready = at + spec.va_ready;
+            ivc.ready
+        } else {
+            at
+        };
         ivc.buf.push_back((at, flit));
+        self.occupied.insert(i);
+        wake
     }
 
     /// A credit arrives (at cycle `at`) for an output VC.
     #[inline]
     pub fn accept_credit(&mut self, port: usize, vc: usize, at: u64) {
         self.ports[port].credit_q.push_back((at, vc as u16));
-    }
-
-    fn link_ready(&self, spec: &RouterSpec, port: usize, t: u64) -> bool {
-        match spec.link_rate {
-            Some(r) if port < spec.np => {
-                let p = &self.ports[port];
-                (p.tokens + (t - p.last) * r.num).min(r.den) >= r.den
-            }
-            _ => true,
-        }
     }
 
     fn take_token(&mut self, spec: &RouterSpec, port: usize, t: u64) {
@@ -223,6 +280,17 @@ impl Router {
             p.tokens = (p.tokens + (t - p.last) * r.num).min(r.den) - r.den;
             p.last = t;
         }
+    }
+
+    /// Whether input VC `i`, holding output VC (`out`, `out_vc`) from cycle `ready`,
+    /// can request the switch for its front flit in cycle `t`.
+    #[inline]
+    fn switch_ready(&self, spec: &RouterSpec, i: usize, t: u64) -> bool {
+        let ivc = &self.inputs[i];
+        let op = ivc.out as usize;
+        ivc.ready <= t
+            && self.outputs[op * spec.vcs + ivc.out_vc as usize].credits > 0
+            && link_ready(spec, &self.ports[op], op, t)
     }
 
     /// One cycle of work. Returns whether the router must run again next cycle (a flit
@@ -248,49 +316,81 @@ impl Router {
                 self.outputs[p * v + vc as usize].credits += 1;
             }
         }
-        // 2. Route heads that reached the front of their buffer; 3. gather VC requests.
+        // 2. One pass over the VCs holding flits: route new heads, gather VC requests
+        // from routed heads and switch requests from VCs that hold an output VC.
         sc.va.clear();
-        for i in 0..self.inputs.len() {
-            let ivc = &mut self.inputs[i];
-            let Some(&(at, f)) = ivc.buf.front() else {
-                continue;
-            };
+        sc.sa.clear();
+        let mut present = 0u32;
+        let occupied = self.occupied;
+        occupied.for_each(|i| {
+            let &(at, f) = self.inputs[i].buf.front().expect("occupied VCs hold flits");
             if at > t {
-                continue;
+                return;
             }
-            if ivc.stage == Stage::Idle {
-                debug_assert!(f.is_head(), "body flit at the front of an idle VC");
-                ivc.route = routing.route(node, i / v, &f);
-                ivc.stage = Stage::WaitVc;
-                ivc.ready = t + spec.va_ready;
-            }
-            if ivc.stage == Stage::WaitVc && ivc.ready <= t {
-                let r = ivc.route;
-                let need = match spec.flow_control {
-                    FlowControl::VirtualCutThrough => {
-                        f.len as u32 + if r.enters_ring { spec.bubble_flits } else { 0 }
+            present += 1;
+            let req = Request {
+                idx: i as u16,
+                age: (f.created, f.packet),
+            };
+            let ivc = &mut self.inputs[i];
+            match ivc.stage {
+                Stage::Active => {
+                    let o = ivc.out;
+                    if self.switch_ready(spec, i, t) {
+                        sc.sa.push(((i / v) as u16, o, req));
                     }
-                    FlowControl::Wormhole => 1,
-                };
-                // Selection policy: the free candidate VC with the most credits.
-                let mut best = NONE;
-                let mut best_credits = 0;
-                for p in r.port_lo..r.port_lo + r.port_count {
-                    for vc in r.vc_lo..r.vc_hi {
-                        let o = p as usize * v + vc as usize;
-                        let ovc = &self.outputs[o];
-                        if ovc.owner == NONE
-                            && ovc.credits >= need
-                            && (best == NONE || ovc.credits > best_credits)
-                        {
-                            best = o as u32;
-                            best_credits = ovc.credits;
-                        }
+                    return;
+                }
+                Stage::Idle => {
+                    debug_assert!(f.is_head(), "body flit at the front of an idle VC");
+                    ivc.route = routing.route(node, i / v, &f);
+                    ivc.stage = Stage::WaitVc;
+                    ivc.ready = t + spec.va_ready;
+                }
+                Stage::WaitVc => {}
+            }
+            if ivc.ready > t {
+                return;
+            }
+            let r = ivc.route;
+            let need = match spec.flow_control {
+                FlowControl::VirtualCutThrough => {
+                    f.len as u32 + if r.enters_ring { spec.bubble_flits } else { 0 }
+                }
+                FlowControl::Wormhole => 1,
+            };
+            // Selection policy: the free candidate VC with the most credits.
+            let mut best = NONE;
+            let mut best_credits = 0;
+            for p in r.port_lo..r.port_lo + r.port_count {
+                for vc in r.vc_lo..r.vc_hi {
+                    let o = p as usize * v + vc as usize;
+                    let ovc = &self.outputs[o];
+                    if ovc.owner == NONE
+                        && ovc.credits >= need
+                        && (best == NONE || ovc.credits > best_credits)
+                    {
+                        best = o as u32;
+                        best_credits = ovc.credits;
                     }
                 }
-                if best != NONE {
-                    sc.va.push((
-                        best,
+            }
+            if best != NONE {
+                sc.va.push((best, req));
+            }
+        });
+        // 3. VC allocation; winners whose switch request is due join the switch requests
+        // (pre-arbitration: in the same cycle).
+        if !sc.va.is_empty() {
+            self.vc_allocate(t, spec, sc);
+            let before = sc.sa.len();
+            for k in 0..sc.won.len() {
+                let i = sc.won[k].0 as usize;
+                if self.switch_ready(spec, i, t) {
+                    let f = self.inputs[i].buf.front().expect("winner holds a flit").1;
+                    sc.sa.push((
+                        (i / v) as u16,
+                        self.inputs[i].out,
                         Request {
                             idx: i as u16,
                             age: (f.created, f.packet),
@@ -298,69 +398,28 @@ impl Router {
                     ));
                 }
             }
-        }
-        // VC allocation: one winner per requested output VC.
-        if !sc.va.is_empty() {
-            sc.va.sort_unstable_by_key(|(o, r)| (*o, r.idx));
-            let n_in = self.inputs.len() as u16;
-            let mut s = 0;
-            while s < sc.va.len() {
-                let o = sc.va[s].0;
-                let mut e = s;
-                sc.tmp.clear();
-                while e < sc.va.len() && sc.va[e].0 == o {
-                    sc.tmp.push(sc.va[e].1);
-                    e += 1;
-                }
-                let ovc = &mut self.outputs[o as usize];
-                let w = sc.tmp[pick(spec.arbiter, &sc.tmp, ovc.rr, n_in)].idx;
-                ovc.rr = w;
-                ovc.owner = w as u32;
-                let ivc = &mut self.inputs[w as usize];
-                ivc.stage = Stage::Active;
-                ivc.out = (o as usize / v) as u16;
-                ivc.out_vc = (o as usize % v) as u16;
-                ivc.ready = t + spec.sa_after_va;
-                s = e;
+            if sc.sa.len() > before && before > 0 {
+                sc.sa.sort_unstable_by_key(|r| r.2.idx);
             }
-        }
-        // 4. Switch requests: flits present, holding an output VC with a credit and link
-        // bandwidth available.
-        sc.sa.clear();
-        for i in 0..self.inputs.len() {
-            let ivc = &self.inputs[i];
-            if ivc.stage != Stage::Active || ivc.ready > t {
-                continue;
-            }
-            let Some(&(at, f)) = ivc.buf.front() else {
-                continue;
-            };
-            if at > t {
-                continue;
-            }
-            let o = ivc.out as usize * v + ivc.out_vc as usize;
-            if self.outputs[o].credits == 0 || !self.link_ready(spec, ivc.out as usize, t) {
-                continue;
-            }
-            sc.sa.push((
-                (i / v) as u16,
-                ivc.out,
-                Request {
-                    idx: i as u16,
-                    age: (f.created, f.packet),
-                },
-            ));
         }
         if sc.sa.is_empty() {
-            return self.has_flits(t);
+            return present > 0;
         }
+        // 4. Switch allocation and traversal of the winners.
         self.switch_allocate(spec, sc);
-        // 5. Traversal of the winners.
         for k in 0..sc.won.len() {
             let (i, op) = sc.won[k];
             let (i, op) = (i as usize, op as usize);
             let ivc = &mut self.inputs[i];
             let (_, mut f) = ivc.buf.pop_front().expect("a granted VC holds a flit");
+            match ivc.buf.front() {
+                None => {
+                    self.occupied.remove(i);
+                    present -= 1;
+                }
+                Some(&(at, _)) if at > t => present -= 1,
+                Some(_) => {}
+            }
             f.route_bits = ivc.route.bits;
             let ovc_i = op * v + ivc.out_vc as usize;
             let out_vc = ivc.out_vc;
@@ -406,7 +465,43 @@ impl Router {
                 });
             }
         }
-        self.has_flits(t)
+        present > 0
+    }
+
+    /// Separable VC allocation over `sc.va` (each input VC has already picked one
+    /// output VC): one winner per output VC. Winners go to `sc.won`.
+    fn vc_allocate(&mut self, t: u64, spec: &RouterSpec, sc: &mut Scratch) {
+        let v = spec.vcs;
+        let n_in = self.inputs.len() as u16;
+        sc.won.clear();
+        if sc.va.len() > 1 {
+            sc.va.sort_unstable_by_key(|(o, r)| (*o, r.idx));
+        }
+        let mut s = 0;
+        while s < sc.va.len() {
+            let o = sc.va[s].0;
+            let mut e = s;
+            sc.tmp.clear();
+            while e < sc.va.len() && sc.va[e].0 == o {
+                sc.tmp.push(sc.va[e].1);
+                e += 1;
+            }
+            let ovc = &mut self.outputs[o as usize];
+            let w = if sc.tmp.len() == 1 {
+                sc.tmp[0].idx
+            } else {
+                sc.tmp[pick(spec.arbiter, &sc.tmp, ovc.rr, n_in)].idx
+            };
+            ovc.rr = w;
+            ovc.owner = w as u32;
+            let ivc = &mut self.inputs[w as usize];
+            ivc.stage = Stage::Active;
+            ivc.out = (o as usize / v) as u16;
+            ivc.out_vc = (o as usize % v) as u16;
+            ivc.ready = t + spec.sa_after_va;
+            sc.won.push((w, 0));
+            s = e;
+        }
     }
 
     /// Separable switch allocation over `sc.sa`; winners go to `sc.won` as
@@ -435,20 +530,26 @@ impl Router {
             std::mem::swap(&mut sc.sa, &mut sc.sa_in);
         }
         // Output stage: one input per output port.
-        sc.sa.sort_unstable_by_key(|(_, o, r)| (*o, r.idx));
-        let mut s = 0;
-        while s < sc.sa.len() {
-            let o = sc.sa[s].1;
-            let mut e = s;
-            sc.tmp.clear();
-            while e < sc.sa.len() && sc.sa[e].1 == o {
-                sc.tmp.push(sc.sa[e].2);
-                e += 1;
+        if sc.sa.len() == 1 {
+            // Uncontended (the common case below saturation): the request wins.
+            let (_, o, r) = sc.sa[0];
+            sc.won.push((r.idx, o));
+        } else {
+            sc.sa.sort_unstable_by_key(|(_, o, r)| (*o, r.idx));
+            let mut s = 0;
+            while s < sc.sa.len() {
+                let o = sc.sa[s].1;
+                let mut e = s;
+                sc.tmp.clear();
+                while e < sc.sa.len() && sc.sa[e].1 == o {
+                    sc.tmp.push(sc.sa[e].2);
+                    e += 1;
+                }
+                let port = &mut self.ports[o as usize];
+                let w = sc.tmp[pick(spec.arbiter, &sc.tmp, port.rr, n_in)].idx;
+                sc.won.push((w, o));
+                s = e;
             }
-            let port = &mut self.ports[o as usize];
-            let w = sc.tmp[pick(spec.arbiter, &sc.tmp, port.rr, n_in)].idx;
-            sc.won.push((w, o));
-            s = e;
         }
         if spec.input_arbiter && spec.allocator == AllocatorKind::OutputFirst {
             // Input stage after output grants: an input port accepts one grant.
@@ -483,12 +584,6 @@ impl Router {
                 self.in_rr[(i / v) as usize] = i;
             }
         }
-    }
-
-    fn has_flits(&self, t: u64) -> bool {
-        self.inputs
-            .iter()
-            .any(|ivc| ivc.buf.front().is_some_and(|&(at, _)| at <= t))
     }
 
     /// Flits held in input buffers (arrived or in flight to them).

@@ -9,12 +9,19 @@
 pub mod graph;
 
 use crate::config::params::{Direction, dim_name};
+use std::sync::Arc;
 
+/// Cheap to clone: the lookup tables are shared.
 #[derive(Clone, Debug)]
 pub struct Torus {
     shape: Vec<usize>,
     strides: Vec<usize>,
     nodes: usize,
+    /// Coordinates, `dims` per node: routing reads them on every hop, and a table
+    /// lookup is several times cheaper than the divisions.
+    coords: Arc<[u16]>,
+    /// Neighbour through each network port, `2 * dims` per node.
+    neighbors: Arc<[u32]>,
 }
 
 impl Torus {
@@ -26,11 +33,25 @@ impl Torus {
             strides.push(s);
             s *= k;
         }
-        Torus {
+        let n = shape.len();
+        let mut coords = Vec::with_capacity(s * n);
+        for node in 0..s {
+            for d in 0..n {
+                coords.push(((node / strides[d]) % shape[d]) as u16);
+            }
+        }
+        let mut t = Torus {
             shape: shape.to_vec(),
             strides,
             nodes: s,
-        }
+            coords: coords.into(),
+            neighbors: Arc::from([]),
+        };
+        let neighbors: Vec<u32> = (0..s * 2 * n)
+            .map(|i| t.compute_neighbor(i / (2 * n), i % (2 * n)) as u32)
+            .collect();
+        t.neighbors = neighbors.into();
+        t
     }
 
     pub fn dims(&self) -> usize {
@@ -52,7 +73,7 @@ impl Torus {
     /// Coordinate of `node` in dimension `d` (dimension 0 varies fastest).
     #[inline]
     pub fn coord(&self, node: usize, d: usize) -> usize {
-        (node / self.strides[d]) % self.shape[d]
+        self.coords[node * self.shape.len() + d] as usize
     }
 
     pub fn coords(&self, node: usize) -> Vec<usize> {
@@ -66,10 +87,14 @@ impl Torus {
     /// The neighbour reached through network port `port`.
     #[inline]
     pub fn neighbor(&self, node: usize, port: usize) -> usize {
+        self.neighbors[node * 2 * self.shape.len() + port] as usize
+    }
+
+    fn compute_neighbor(&self, node: usize, port: usize) -> usize {
         let d = port / 2;
         let k = self.shape[d];
         let c = self.coord(node, d);
-        let nc = if port % 2 == 0 {
+        let nc = if port.is_multiple_of(2) {
             (c + 1) % k
         } else {
             (c + k - 1) % k
@@ -105,7 +130,8 @@ impl Torus {
     #[inline]
     pub fn plus_distance(&self, a: usize, b: usize, d: usize) -> usize {
         let k = self.shape[d];
-        (self.coord(b, d) + k - self.coord(a, d)) % k
+        let x = self.coord(b, d) + k - self.coord(a, d);
+        if x >= k { x - k } else { x }
     }
 
     /// Minimal hop count between two nodes.
@@ -149,7 +175,7 @@ impl Torus {
     pub fn crosses_dateline(&self, node: usize, port: usize) -> bool {
         let d = port / 2;
         let c = self.coord(node, d);
-        if port % 2 == 0 {
+        if port.is_multiple_of(2) {
             c == self.shape[d] - 1
         } else {
             c == 0
