@@ -45,9 +45,13 @@ enum Command {
         /// Verify that every injected packet is delivered exactly once.
         #[arg(long)]
         check: bool,
-        /// Split the network into this many partitions (slabs of the longest dimension).
+        /// Worker threads; each advances its own partitions.
         #[arg(long, default_value_t = 1)]
-        partitions: usize,
+        threads: usize,
+        /// Split the network into this many partitions (slabs of the longest
+        /// dimension); default: one per thread.
+        #[arg(long)]
+        partitions: Option<usize>,
         /// Print the JSON result on stdout instead of the summary.
         #[arg(long)]
         json: bool,
@@ -130,6 +134,7 @@ fn run_command(cmd: Command) -> Result<(), String> {
             cfg,
             out,
             check,
+            threads,
             partitions,
             json,
             skip_deadlock_check,
@@ -144,7 +149,14 @@ fn run_command(cmd: Command) -> Result<(), String> {
                     pb.set_position(pr.cycle);
                 }
             };
-            let opts = RunOptions { check, partitions };
+            if threads == 0 || partitions == Some(0) {
+                return Err("--threads and --partitions must be at least 1".into());
+            }
+            let opts = RunOptions {
+                check,
+                partitions: partitions.unwrap_or(threads),
+                threads,
+            };
             let outcome = run_synthetic(&params, &opts, skip_deadlock_check, &mut progress)
                 .map_err(|e| match e {
                     RunError::Sim(s) => s.to_string(),
@@ -154,7 +166,7 @@ fn run_command(cmd: Command) -> Result<(), String> {
                 pb.finish_and_clear();
             }
             let outcome = outcome?;
-            let v = report::result_json(&config, &params, &outcome, 1);
+            let v = report::result_json(&config, &params, &outcome, threads);
             if let Some(path) = &out {
                 write_file(
                     path,

@@ -23,6 +23,8 @@ pub struct RunOptions {
     pub check: bool,
     /// Number of partitions (slabs along the longest dimension).
     pub partitions: usize,
+    /// Worker threads that advance partitions in parallel (1: the calling thread).
+    pub threads: usize,
 }
 
 impl Default for RunOptions {
@@ -30,6 +32,7 @@ impl Default for RunOptions {
         RunOptions {
             check: false,
             partitions: 1,
+            threads: 1,
         }
     }
 }
@@ -63,6 +66,8 @@ pub struct Outcome {
     pub wall_seconds: f64,
     pub partitions: usize,
     pub lookahead: u64,
+    /// Synchronisation windows the partitions ran (0 for one partition).
+    pub windows: u64,
 }
 
 #[derive(Debug)]
@@ -126,6 +131,9 @@ pub struct Engine<E: Endpoint> {
     owner: Vec<usize>,
     lookahead: u64,
     now: u64,
+    pool: Option<rayon::ThreadPool>,
+    /// Synchronisation windows run so far.
+    pub windows: u64,
 }
 
 impl<E: Endpoint> Engine<E> {
@@ -158,12 +166,20 @@ impl<E: Endpoint> Engine<E> {
             })
             .collect();
         let lookahead = sh.lookahead;
+        let pool = (opts.threads > 1).then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(opts.threads)
+                .build()
+                .expect("a thread pool can be created")
+        });
         Engine {
             parts,
             sh,
             owner,
             lookahead,
             now: 0,
+            pool,
+            windows: 0,
         }
     }
 
@@ -193,9 +209,17 @@ impl<E: Endpoint> Engine<E> {
             } else {
                 (start + self.lookahead).min(end)
             };
-            for p in &mut self.parts {
-                p.run_until(w_end, &self.sh);
+            let sh = &self.sh;
+            match &self.pool {
+                Some(pool) => pool.install(|| {
+                    use rayon::prelude::*;
+                    self.parts
+                        .par_iter_mut()
+                        .for_each(|p| p.run_until(w_end, sh));
+                }),
+                None => self.parts.iter_mut().for_each(|p| p.run_until(w_end, sh)),
             }
+            self.windows += 1;
             self.exchange();
             self.now = w_end;
         }
@@ -332,6 +356,7 @@ impl<E: Endpoint> Engine<E> {
             wall_seconds: wall.elapsed().as_secs_f64(),
             partitions: self.parts.len(),
             lookahead: self.lookahead,
+            windows: self.windows,
         })
     }
 }

@@ -8,8 +8,13 @@ use crate::stats::Histogram;
 use crate::topology::Torus;
 use serde_json::{Value, json};
 
-/// JSON keys whose values depend on the machine and its load, not on the model. Tests
-/// and determinism checks drop exactly these.
+/// The JSON object holding everything that depends on how a run was executed rather
+/// than on the model: wall-clock figures, and the engine's own work (events, windows),
+/// which varies with the number of threads and partitions. Everything outside it is
+/// identical for the same config and seed, however the run is split.
+pub const EXECUTION_KEY: &str = "performance";
+
+/// Leaf keys that hold wall-clock time or rates derived from it.
 pub const WALL_CLOCK_KEYS: &[&str] = &[
     "wall_seconds",
     "router_cycles_per_second",
@@ -60,9 +65,6 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
             "measure_cycles": p.measure_cycles,
             "drain_cycles": o.drain_cycles,
             "saturated": o.saturated,
-            "events": s.events,
-            "partitions": o.partitions,
-            "threads": threads,
             "lookahead_cycles": o.lookahead,
         },
         "traffic": {
@@ -93,15 +95,21 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
             "router_cycles_per_second": o.cycles as f64 * n / wall,
             "flit_hops_per_second": s.flit_hops as f64 / wall,
             "events_per_second": s.events as f64 / wall,
+            "events": s.events,
+            "threads": threads,
+            "partitions": o.partitions,
+            "windows": o.windows,
         },
         "config": config,
     })
 }
 
-/// Removes the wall-clock keys (recursively), for comparing runs.
+/// Removes the execution-dependent part (the `performance` object, and wall-clock keys
+/// anywhere), for comparing runs of the same model.
 pub fn strip_wall_clock(v: &mut Value) {
     match v {
         Value::Object(m) => {
+            m.remove(EXECUTION_KEY);
             for k in WALL_CLOCK_KEYS {
                 m.remove(*k);
             }

@@ -12,6 +12,10 @@
 //!      t0 + h + r + va + sa + st + L   (max(va, sa) instead of va + sa when pre-arbitrating)
 //! ```
 //!
+//! A head that waits behind another packet in its VC starts routing in the cycle that
+//! packet's tail leaves (route computation is stateless and overlaps it), so
+//! back-to-back packets in one VC pay no extra bubble.
+//!
 //! A router reads only its own state and messages that have arrived, and writes only its
 //! own state and messages that arrive one cycle or more later, so routers can be updated
 //! in any order and in any partition.
@@ -426,6 +430,16 @@ impl Router {
             if f.is_tail() {
                 ivc.stage = Stage::Idle;
                 self.outputs[ovc_i].owner = NONE;
+                // The next packet's header is analysed while this tail leaves: route
+                // computation is stateless, so it overlaps the previous packet's last
+                // switch cycle instead of leaving a bubble between packets.
+                if let Some(&(at, next)) = ivc.buf.front()
+                    && at <= t
+                {
+                    ivc.route = routing.route(node, i / v, &next);
+                    ivc.stage = Stage::WaitVc;
+                    ivc.ready = t + spec.va_ready;
+                }
             }
             self.outputs[ovc_i].credits -= 1;
             self.take_token(spec, op, t);
