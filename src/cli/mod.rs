@@ -59,7 +59,7 @@ enum Command {
         #[arg(long, hide = true)]
         skip_deadlock_check: bool,
     },
-    /// Run a parameter sweep; writes a CSV and an SVG latency-vs-load plot.
+    /// Run a parameter sweep; writes a CSV, a JSON array of results and an SVG latency-vs-load plot.
     Sweep(sweep::SweepArgs),
     /// Print the torus geometry: nodes, hop counts, diameter, bisection.
     Topology {
