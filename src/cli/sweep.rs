@@ -38,9 +38,13 @@ pub struct SweepArgs {
     /// Base name of the outputs [default: the config file stem + "-sweep"].
     #[arg(long)]
     pub name: Option<String>,
-    /// Split the network into this many partitions (slabs of the longest dimension).
+    /// Worker threads per run.
     #[arg(long, default_value_t = 1)]
-    pub partitions: usize,
+    pub threads: usize,
+    /// Split the network into this many partitions (slabs of the longest dimension);
+    /// default: one per thread.
+    #[arg(long)]
+    pub partitions: Option<usize>,
     /// Run every point, even past saturation (saturated points are still flagged).
     /// The early stop assumes load rises along the sweep; use this for other keys.
     #[arg(long)]
@@ -254,9 +258,13 @@ pub fn run(a: SweepArgs) -> Result<(), String> {
 
     let n = points.len();
     let pb = progress_bar(n as u64, "sweep");
+    if a.threads == 0 || a.partitions == Some(0) {
+        return Err("--threads and --partitions must be at least 1".into());
+    }
     let opts = RunOptions {
         check: false,
-        partitions: a.partitions,
+        partitions: a.partitions.unwrap_or(a.threads),
+        threads: a.threads,
     };
     let mut rows: Vec<(String, Value, bool)> = Vec::with_capacity(n);
     let mut first_mean = None;
@@ -280,7 +288,7 @@ pub fn run(a: SweepArgs) -> Result<(), String> {
                 ));
             }
         };
-        let mut v = report::result_json(&pt.config, &pt.params, &outcome, 1);
+        let mut v = report::result_json(&pt.config, &pt.params, &outcome, a.threads);
         let mean = num(&v, &["latency_cycles", "mean"]);
         let first = *first_mean.get_or_insert(mean);
         let blowup = first > 0.0 && mean > LATENCY_BLOWUP * first;
