@@ -1,6 +1,7 @@
 //! High-level entry points used by the CLI, the benchmarks and the tests.
 
 use crate::config::Params;
+use crate::engine::comm::{Comm, LocalComm};
 use crate::engine::sim::{Engine, Outcome, Progress, RunOptions, SimError};
 use crate::routing::{Routing, deadlock};
 use crate::topology::Torus;
@@ -57,10 +58,22 @@ pub fn run_synthetic(
     skip_deadlock_check: bool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome, RunError> {
+    run_synthetic_on(p, opts, Box::new(LocalComm), skip_deadlock_check, progress)
+}
+
+/// [`run_synthetic`] for one process of a multi-process run: `comm` connects it to the
+/// others, and every process returns the same (merged) outcome.
+pub fn run_synthetic_on(
+    p: &Params,
+    opts: &RunOptions,
+    comm: Box<dyn Comm>,
+    skip_deadlock_check: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Outcome, RunError> {
     if !skip_deadlock_check {
         check_routing(p, 1)?;
     }
-    let mut engine = Engine::new(p, 1, opts, |node, torus, nic| {
+    let mut engine = Engine::with_comm(p, 1, opts, comm, |node, torus, nic| {
         SyntheticEndpoint::new(node, p, torus, nic)
     });
     engine

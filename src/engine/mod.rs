@@ -7,6 +7,7 @@
 //! at least `lookahead` cycles after it is sent, nothing in the window can depend on
 //! them. The serial run is the one-partition case of the same code.
 
+pub mod comm;
 pub mod message;
 pub mod partition;
 pub mod sim;

@@ -2,6 +2,7 @@
 //! warm-up / measurement / drain phases, watches for deadlock and checks conservation.
 
 use super::Endpoint;
+use super::comm::{Comm, LocalComm};
 use super::message::Msg;
 use super::partition::{Partition, Shared};
 use crate::config::Params;
@@ -124,23 +125,52 @@ pub fn slab_owner(torus: &Torus, parts: usize) -> Vec<usize> {
         .collect()
 }
 
-/// A set of partitions advanced in lock-step windows.
+/// Which rank owns partition `p` of `parts`: contiguous blocks, so neighbouring slabs
+/// (which exchange the most) tend to share a process.
+pub fn rank_of_partition(p: usize, parts: usize, ranks: usize) -> usize {
+    p * ranks / parts
+}
+
+/// The partitions of this process, advanced in lock-step windows with those of the
+/// other processes.
 pub struct Engine<E: Endpoint> {
+    /// This process's partitions.
     pub parts: Vec<Partition<E>>,
     pub sh: Shared,
+    /// Global partition of every node.
     owner: Vec<usize>,
+    /// Rank of every global partition.
+    part_rank: Vec<usize>,
+    /// Index in `parts` of every global partition owned here.
+    part_local: Vec<usize>,
+    nodes: usize,
     lookahead: u64,
     now: u64,
     pool: Option<rayon::ThreadPool>,
+    comm: Box<dyn Comm>,
     /// Synchronisation windows run so far.
     pub windows: u64,
+    /// Messages this process sent to other processes.
+    pub remote_messages: u64,
 }
 
 impl<E: Endpoint> Engine<E> {
+    /// A single-process engine.
     pub fn new(
         p: &Params,
         classes: usize,
         opts: &RunOptions,
+        make: impl FnMut(usize, &Torus, &NicSpec) -> E,
+    ) -> Self {
+        Self::with_comm(p, classes, opts, Box::new(LocalComm), make)
+    }
+
+    /// An engine that runs this rank's share of `opts.partitions` partitions.
+    pub fn with_comm(
+        p: &Params,
+        classes: usize,
+        opts: &RunOptions,
+        comm: Box<dyn Comm>,
         mut make: impl FnMut(usize, &Torus, &NicSpec) -> E,
     ) -> Self {
         let torus = Torus::new(&p.shape);
@@ -154,17 +184,26 @@ impl<E: Endpoint> Engine<E> {
             window: (p.warmup_cycles, p.warmup_cycles + p.measure_cycles),
             record_ids: opts.check,
         };
-        let owner = slab_owner(&torus, opts.partitions);
+        let owner = slab_owner(&torus, opts.partitions.max(comm.size()));
         let nparts = owner.iter().max().map_or(1, |m| m + 1);
-        let parts = (0..nparts)
-            .map(|pi| {
-                let nodes: Vec<u32> = (0..torus.nodes())
-                    .filter(|&n| owner[n] == pi)
-                    .map(|n| n as u32)
-                    .collect();
-                Partition::new(nodes, torus.nodes(), &sh, |g| make(g, &torus, &sh.nspec))
-            })
+        let part_rank: Vec<usize> = (0..nparts)
+            .map(|pi| rank_of_partition(pi, nparts, comm.size()))
             .collect();
+        let mut part_local = vec![usize::MAX; nparts];
+        let mut parts = Vec::new();
+        for pi in 0..nparts {
+            if part_rank[pi] != comm.rank() {
+                continue;
+            }
+            let nodes: Vec<u32> = (0..torus.nodes())
+                .filter(|&n| owner[n] == pi)
+                .map(|n| n as u32)
+                .collect();
+            part_local[pi] = parts.len();
+            parts.push(Partition::new(nodes, torus.nodes(), &sh, |g| {
+                make(g, &torus, &sh.nspec)
+            }));
+        }
         let lookahead = sh.lookahead;
         let pool = (opts.threads > 1).then(|| {
             rayon::ThreadPoolBuilder::new()
@@ -176,10 +215,15 @@ impl<E: Endpoint> Engine<E> {
             parts,
             sh,
             owner,
+            part_rank,
+            part_local,
+            nodes: torus.nodes(),
             lookahead,
             now: 0,
             pool,
+            comm,
             windows: 0,
+            remote_messages: 0,
         }
     }
 
@@ -191,19 +235,31 @@ impl<E: Endpoint> Engine<E> {
         self.lookahead
     }
 
+    pub fn rank(&self) -> usize {
+        self.comm.rank()
+    }
+
+    /// Total partitions over all processes.
+    pub fn partitions(&self) -> usize {
+        self.part_rank.len()
+    }
+
     /// Advances every partition to `end`, window by window; jumps over idle time.
     pub fn run_until(&mut self, end: u64) {
-        if self.parts.len() == 1 {
+        if self.partitions() == 1 {
             self.parts[0].run_until(end, &self.sh);
             self.now = end;
             return;
         }
         while self.now < end {
-            let next = self.parts.iter().filter_map(|p| p.next_event()).min();
-            let start = match next {
-                Some(n) if n < end => n.max(self.now),
-                _ => end,
-            };
+            let local_next = self
+                .parts
+                .iter()
+                .filter_map(|p| p.next_event())
+                .min()
+                .unwrap_or(u64::MAX);
+            let next = self.comm.all_min(local_next);
+            let start = if next < end { next.max(self.now) } else { end };
             let w_end = if start >= end {
                 end
             } else {
@@ -225,55 +281,93 @@ impl<E: Endpoint> Engine<E> {
         }
     }
 
+    /// Delivers the messages that crossed partition boundaries during the window.
     fn exchange(&mut self) {
-        let mut moved: Vec<Msg> = Vec::new();
+        let mut remote: Vec<Vec<Msg>> = vec![Vec::new(); self.comm.size()];
+        let mut local: Vec<Msg> = Vec::new();
         for p in &mut self.parts {
-            moved.append(&mut p.outbox);
+            for m in p.outbox.drain(..) {
+                let r = self.part_rank[self.owner[m.node() as usize]];
+                if r == self.comm.rank() {
+                    local.push(m);
+                } else {
+                    remote[r].push(m);
+                }
+            }
         }
-        for m in moved {
-            let o = self.owner[m.node() as usize];
-            self.parts[o].deliver(m, &self.sh);
+        if self.comm.size() > 1 {
+            self.remote_messages += remote.iter().map(|v| v.len() as u64).sum::<u64>();
+            local.extend(self.comm.exchange(remote));
+        }
+        for m in local {
+            let pi = self.part_local[self.owner[m.node() as usize]];
+            self.parts[pi].deliver(m, &self.sh);
         }
     }
 
+    /// Counters of all partitions of all processes, merged (on every process).
     pub fn stats(&self) -> Stats {
         let mut s = Stats::default();
         for p in &self.parts {
             s.merge(&p.stats);
         }
-        s
+        if self.comm.size() == 1 {
+            return s;
+        }
+        let blob = serde_json::to_vec(&s).expect("stats serialise");
+        let mut all = Stats::default();
+        for b in self.comm.all_gather_bytes(blob) {
+            let o: Stats = serde_json::from_slice(&b).expect("stats from a peer deserialise");
+            all.merge(&o);
+        }
+        all
     }
 
+    fn local_sum(&self, f: impl Fn(&Partition<E>) -> i64) -> i64 {
+        self.parts.iter().map(f).sum()
+    }
+
+    /// Packets in flight over the whole network.
     pub fn in_flight(&self) -> i64 {
-        self.parts.iter().map(|p| p.flow_balance()).sum()
+        self.comm.all_sum(self.local_sum(|p| p.flow_balance()))
     }
 
     fn last_delivery(&self) -> u64 {
-        self.parts
+        let l = self
+            .parts
             .iter()
             .map(|p| p.stats.last_delivery)
             .max()
-            .unwrap_or(0)
+            .unwrap_or(0);
+        self.comm.all_max(l)
     }
 
     fn measured_pending(&self) -> bool {
-        let (c, d) = self.parts.iter().fold((0, 0), |(c, d), p| {
-            (
-                c + p.stats.measured_packets_created,
-                d + p.stats.measured_packets_delivered,
-            )
-        });
-        d < c
+        self.comm.all_sum(self.local_sum(|p| {
+            p.stats.measured_packets_created as i64 - p.stats.measured_packets_delivered as i64
+        })) > 0
     }
 
     fn watchdog(&self, limit: u64, injectors: usize) -> Result<(), SimError> {
         let inf = self.in_flight();
         let last = self.last_delivery();
         if inf > 0 && self.now.saturating_sub(last) > limit {
-            let stuck = self
+            let mine: Vec<String> = self
                 .parts
                 .iter()
                 .flat_map(|p| p.describe_stuck(&self.sh, injectors))
+                .collect();
+            let stuck = self
+                .comm
+                .all_gather_bytes(mine.join("\n").into_bytes())
+                .into_iter()
+                .flat_map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .lines()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+                .filter(|l| !l.is_empty())
                 .collect();
             return Err(SimError::Deadlock {
                 cycle: self.now,
@@ -285,8 +379,8 @@ impl<E: Endpoint> Engine<E> {
         Ok(())
     }
 
-    /// Runs to `end` in check intervals, with the watchdog, calling `each` after every
-    /// interval; stops early when `done` holds.
+    /// Runs to `end` in check intervals, with the watchdog, reporting progress after
+    /// every interval; stops early when `done` holds (a global condition).
     fn run_phase(
         &mut self,
         end: u64,
@@ -311,6 +405,28 @@ impl<E: Endpoint> Engine<E> {
         Ok(done(self))
     }
 
+    /// Stops traffic creation everywhere and runs until the network is empty.
+    pub fn flush(
+        &mut self,
+        p: &Params,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), SimError> {
+        for part in &mut self.parts {
+            part.stop_traffic();
+        }
+        let limit = self.now + p.max_drain_cycles.max(p.watchdog_cycles) * 4 + 1_000_000;
+        let flushed = self.run_phase(limit, p, Phase::Flush, progress, &|e: &Self| {
+            e.in_flight() == 0
+        })?;
+        if !flushed {
+            return Err(SimError::Conservation(format!(
+                "{} packets still in flight at cycle {limit}, long after traffic stopped",
+                self.in_flight()
+            )));
+        }
+        Ok(())
+    }
+
     /// Warm-up, measurement, drain of the measured packets, then a flush with traffic
     /// stopped until the network is empty; then the conservation check.
     pub fn run_phases(
@@ -332,88 +448,78 @@ impl<E: Endpoint> Engine<E> {
             &|e: &Self| !e.measured_pending(),
         )?;
         let drain_cycles = self.now - w_end;
-        for part in &mut self.parts {
-            part.stop_traffic();
-        }
-        let limit = self.now + p.max_drain_cycles.max(p.watchdog_cycles) * 4 + 1_000_000;
-        let flushed = self.run_phase(limit, p, Phase::Flush, progress, &|e: &Self| {
-            e.in_flight() == 0
-        })?;
-        if !flushed {
-            return Err(SimError::Conservation(format!(
-                "{} packets still in flight {} cycles after traffic stopped",
-                self.in_flight(),
-                limit
-            )));
-        }
+        self.flush(p, progress)?;
         let stats = self.stats();
-        verify_conservation(self, &stats, check)?;
+        self.verify_conservation(&stats, check)?;
         Ok(Outcome {
             stats,
             cycles: self.now,
             drain_cycles,
             saturated: !drained,
             wall_seconds: wall.elapsed().as_secs_f64(),
-            partitions: self.parts.len(),
+            partitions: self.partitions(),
             lookahead: self.lookahead,
             windows: self.windows,
         })
     }
-}
 
-fn verify_conservation<E: Endpoint>(e: &Engine<E>, s: &Stats, check: bool) -> Result<(), SimError> {
-    if s.packets_injected != s.packets_delivered || s.flits_injected != s.flits_delivered {
-        return Err(SimError::Conservation(format!(
-            "{} packets ({} flits) injected, {} ({} flits) delivered",
-            s.packets_injected, s.flits_injected, s.packets_delivered, s.flits_delivered
-        )));
-    }
-    if !check {
-        return Ok(());
-    }
-    let mut ids = s.delivered_ids.clone();
-    ids.sort_unstable();
-    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-        return Err(SimError::Conservation(format!(
-            "packet {}:{} delivered twice",
-            w[0] >> 32,
-            w[0] & 0xffff_ffff
-        )));
-    }
-    let mut per_src = vec![0u32; e.owner.len()];
-    for &id in &ids {
-        per_src[(id >> 32) as usize] += 1;
-    }
-    for part in &e.parts {
-        for (node, injected) in part.injected_per_node() {
-            let got = per_src[node as usize];
-            if got != injected {
-                return Err(SimError::Conservation(format!(
-                    "node {node} injected {injected} packets but {got} were delivered"
-                )));
-            }
-        }
-    }
-    // Unique ids, per-source counts equal, and every id below its source's count:
-    // each injected packet arrived exactly once.
-    let injected: Vec<u32> = {
-        let mut v = vec![0u32; e.owner.len()];
-        for part in &e.parts {
-            for (node, n) in part.injected_per_node() {
+    /// Packets injected per node, over all processes.
+    fn injected_per_node(&self) -> Vec<u32> {
+        let mut v = vec![0u32; self.nodes];
+        let mine: Vec<(u32, u32)> = self
+            .parts
+            .iter()
+            .flat_map(|p| p.injected_per_node())
+            .collect();
+        let blob = serde_json::to_vec(&mine).expect("counts serialise");
+        for b in self.comm.all_gather_bytes(blob) {
+            let o: Vec<(u32, u32)> = serde_json::from_slice(&b).expect("counts deserialise");
+            for (node, n) in o {
                 v[node as usize] = n;
             }
         }
         v
-    };
-    if let Some(&id) = ids
-        .iter()
-        .find(|&&id| (id & 0xffff_ffff) as u32 >= injected[(id >> 32) as usize])
-    {
-        return Err(SimError::Conservation(format!(
-            "packet {}:{} was never injected",
-            id >> 32,
-            id & 0xffff_ffff
-        )));
     }
-    Ok(())
+
+    /// Every injected packet was delivered; with `check`, exactly once (from the ids).
+    pub fn verify_conservation(&self, s: &Stats, check: bool) -> Result<(), SimError> {
+        if s.packets_injected != s.packets_delivered || s.flits_injected != s.flits_delivered {
+            return Err(SimError::Conservation(format!(
+                "{} packets ({} flits) injected, {} ({} flits) delivered",
+                s.packets_injected, s.flits_injected, s.packets_delivered, s.flits_delivered
+            )));
+        }
+        if !check {
+            return Ok(());
+        }
+        let injected = self.injected_per_node();
+        let mut ids = s.delivered_ids.clone();
+        ids.sort_unstable();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(SimError::Conservation(format!(
+                "packet {}:{} delivered twice",
+                w[0] >> 32,
+                w[0] & 0xffff_ffff
+            )));
+        }
+        let mut per_src = vec![0u32; self.nodes];
+        for &id in &ids {
+            let (src, seq) = ((id >> 32) as usize, (id & 0xffff_ffff) as u32);
+            if seq >= injected[src] {
+                return Err(SimError::Conservation(format!(
+                    "packet {src}:{seq} was delivered but never injected"
+                )));
+            }
+            per_src[src] += 1;
+        }
+        // Ids are unique and below their source's count, and the counts match: each
+        // injected packet arrived exactly once.
+        if let Some(node) = (0..self.nodes).find(|&n| per_src[n] != injected[n]) {
+            return Err(SimError::Conservation(format!(
+                "node {node} injected {} packets but {} were delivered",
+                injected[node], per_src[node]
+            )));
+        }
+        Ok(())
+    }
 }

@@ -3,7 +3,7 @@
 //! One counter per value: percentiles are exact, merging is addition, and memory is
 //! bounded by the largest latency seen (a few kilobytes in practice).
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Histogram {
     counts: Vec<u64>,
     n: u64,

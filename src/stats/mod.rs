@@ -6,7 +6,7 @@ pub mod histogram;
 pub use histogram::Histogram;
 
 /// Everything one partition counts. Merged across partitions with [`Stats::merge`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Packets/flits created inside the measurement window (the offered load).
     pub measured_packets_created: u64,

@@ -1,0 +1,51 @@
+//! Communication between processes that each run some of the partitions.
+//!
+//! Every decision that steers a run (when a phase ends, whether the watchdog fires,
+//! where the next event is) is taken on globally reduced values, so all processes take
+//! the same decision in the same window and a failure ends every process with the same
+//! message instead of leaving some of them waiting.
+
+use super::message::Msg;
+
+/// Collective operations the engine needs. One process: [`LocalComm`]; several: the MPI
+/// implementation behind the `mpi` feature.
+pub trait Comm {
+    fn rank(&self) -> usize;
+    fn size(&self) -> usize;
+    /// Sends `out[r]` to rank `r` (the own entry is empty) and returns what the other
+    /// ranks sent here, in rank order.
+    fn exchange(&self, out: Vec<Vec<Msg>>) -> Vec<Msg>;
+    fn all_min(&self, v: u64) -> u64;
+    fn all_max(&self, v: u64) -> u64;
+    fn all_sum(&self, v: i64) -> i64;
+    /// Every rank's bytes, on every rank, in rank order.
+    fn all_gather_bytes(&self, mine: Vec<u8>) -> Vec<Vec<u8>>;
+}
+
+/// The single-process case: every collective is the identity.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct LocalComm;
+
+impl Comm for LocalComm {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn exchange(&self, _out: Vec<Vec<Msg>>) -> Vec<Msg> {
+        Vec::new()
+    }
+    fn all_min(&self, v: u64) -> u64 {
+        v
+    }
+    fn all_max(&self, v: u64) -> u64 {
+        v
+    }
+    fn all_sum(&self, v: i64) -> i64 {
+        v
+    }
+    fn all_gather_bytes(&self, mine: Vec<u8>) -> Vec<Vec<u8>> {
+        vec![mine]
+    }
+}
