@@ -2,3 +2,4 @@
 //! the endpoint models built on it.
 
 pub mod nic;
+pub mod pcie;

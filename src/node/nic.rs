@@ -1,7 +1,16 @@
 //! The network adapter: turns packet descriptors into flits on the injectors (with
 //! credit flow control into the router's injector buffers), and takes flits from the
 //! ejectors, returning their credits and reporting each packet whose tail arrives.
+//!
+//! Each message class has its own send queue, served in class order (responses before
+//! requests), so a response is never stuck behind a request that waits for buffer
+//! space: the adapter must not undo the separation of the virtual subnetworks.
+//!
+//! With a memory-side model ([`PcieLink`]) a received packet is written to memory over
+//! PCIe and its buffer slots are freed only then, so ejection is limited by PCIe as on
+//! the real machine; without one (synthetic traffic) the adapter sinks flits at once.
 
+use super::pcie::{PcieLink, PcieSpec};
 use crate::config::Params;
 use crate::config::schema::FlowControl;
 use crate::engine::message::Msg;
@@ -9,7 +18,7 @@ use crate::router::flit::Flit;
 use std::collections::VecDeque;
 
 /// A packet waiting at its source.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct PacketDesc {
     pub dest: u32,
     pub len: u16,
@@ -17,6 +26,10 @@ pub struct PacketDesc {
     pub created: u64,
     pub measured: bool,
     pub tag: u32,
+    pub aux: u32,
+    pub payload: u16,
+    /// First cycle the packet may be injected (its data has reached the adapter).
+    pub ready: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -63,25 +76,47 @@ struct Sending {
 #[derive(Clone, Debug)]
 pub struct Nic {
     node: u32,
-    queue: VecDeque<PacketDesc>,
+    queues: Vec<VecDeque<PacketDesc>>,
     sending: Vec<Option<Sending>>,
     credits: Vec<u32>,
     credit_q: VecDeque<(u64, u16, u16)>,
     arrivals: VecDeque<(u64, u16, u16, Flit)>,
     next_seq: u32,
+    /// Memory side of received packets; `None` sinks at once.
+    sink: Option<PcieLink>,
+    /// Packets written to memory, with the cycle they became visible there.
+    written: VecDeque<(u64, Flit)>,
+    /// Flits held in ejection buffers until their packet is written.
+    held: Vec<(u16, u16)>,
+    /// Report every packet whose tail was injected (for send completion).
+    pub report_sends: bool,
+    /// (tag, aux) of packets whose tail left in the last step.
+    pub sent: Vec<(u32, u32)>,
 }
 
 impl Nic {
     pub fn new(node: usize, spec: &NicSpec) -> Nic {
         Nic {
             node: node as u32,
-            queue: VecDeque::new(),
+            queues: vec![VecDeque::new(); spec.classes.max(1)],
             sending: vec![None; spec.injectors],
             credits: vec![spec.buffer; spec.injectors * spec.vcs],
             credit_q: VecDeque::new(),
             arrivals: VecDeque::new(),
             next_seq: 0,
+            sink: None,
+            written: VecDeque::new(),
+            held: Vec::new(),
+            report_sends: false,
+            sent: Vec::new(),
         }
+    }
+
+    /// Gives received packets a memory side: they are written over `pcie` before their
+    /// buffer slots are freed.
+    pub fn with_sink(mut self, pcie: PcieSpec) -> Nic {
+        self.sink = Some(PcieLink::new(pcie));
+        self
     }
 
     pub fn node(&self) -> u32 {
@@ -89,11 +124,12 @@ impl Nic {
     }
 
     pub fn enqueue(&mut self, p: PacketDesc) {
-        self.queue.push_back(p);
+        self.queues[p.class as usize].push_back(p);
     }
 
+    /// Packets waiting to start, over all classes.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.queues.iter().map(VecDeque::len).sum()
     }
 
     /// Packets injected so far (their ids are `0 .. injected()` in the low word).
@@ -103,8 +139,8 @@ impl Nic {
 
     /// Drops packets that have not started; returns how many.
     pub fn abandon_queue(&mut self) -> usize {
-        let n = self.queue.len();
-        self.queue.clear();
+        let n = self.queued();
+        self.queues.iter_mut().for_each(VecDeque::clear);
         n
     }
 
@@ -118,11 +154,27 @@ impl Nic {
 
     /// Whether the adapter still has something to inject.
     pub fn busy(&self) -> bool {
-        !self.queue.is_empty() || self.sending.iter().any(Option::is_some)
+        self.queued() > 0 || self.sending.iter().any(Option::is_some)
+    }
+
+    /// The next cycle after `t` at which the adapter has work of its own (a packet to
+    /// send, a write to memory completing); arrivals wake it by themselves.
+    pub fn next_wake(&self, t: u64) -> Option<u64> {
+        let mut w = self.written.front().map(|&(at, _)| at.max(t + 1));
+        let mut consider = |x: u64| w = Some(w.map_or(x, |y: u64| y.min(x)));
+        if self.sending.iter().any(Option::is_some) {
+            consider(t + 1);
+        }
+        for q in &self.queues {
+            if let Some(p) = q.front() {
+                consider(p.ready.max(t + 1));
+            }
+        }
+        w
     }
 
     /// One cycle: take credits and arrived flits, inject at most one flit per injector.
-    /// Tails that arrived are appended to `delivered` with their arrival cycle.
+    /// Packets now in memory are appended to `delivered` with that cycle.
     /// Returns the number of packets whose head left in this cycle and the flits sent.
     pub fn step(
         &mut self,
@@ -143,49 +195,52 @@ impl Nic {
                 break;
             }
             self.arrivals.pop_front();
-            // The adapter sinks flits as they arrive and frees the slot at once.
-            out.push(Msg::Credit {
-                at: t + spec.ejection_latency,
-                node: self.node,
-                port: (spec.np + port as usize) as u16,
-                vc,
-            });
-            if f.is_tail() {
-                delivered.push((at, f));
-            }
-        }
-        let (mut heads, mut flits) = (0, 0);
-        for inj in 0..self.sending.len() {
-            if self.sending[inj].is_none() {
-                let Some(desc) = self.queue.front().copied() else {
-                    continue;
-                };
-                let need = match spec.flow_control {
-                    FlowControl::VirtualCutThrough => desc.len as u32,
-                    FlowControl::Wormhole => 1,
-                };
-                let (lo, hi) = spec.class_range(desc.class);
-                let mut best: Option<(usize, u32)> = None;
-                for vc in lo..hi {
-                    let c = self.credits[inj * spec.vcs + vc];
-                    if c >= need && best.is_none_or(|(_, bc)| c > bc) {
-                        best = Some((vc, c));
+            let credit_port = (spec.np + port as usize) as u16;
+            match &mut self.sink {
+                None => {
+                    // Sunk as it arrives: the slot is free at once.
+                    out.push(Msg::Credit {
+                        at: t + spec.ejection_latency,
+                        node: self.node,
+                        port: credit_port,
+                        vc,
+                    });
+                    if f.is_tail() {
+                        delivered.push((at, f));
                     }
                 }
-                let Some((vc, _)) = best else { continue };
-                self.queue.pop_front();
-                let packet = ((self.node as u64) << 32) | self.next_seq as u64;
-                self.next_seq += 1;
-                self.sending[inj] = Some(Sending {
-                    desc,
-                    vc: vc as u16,
-                    next: 0,
-                    packet,
-                    injected: t,
-                });
-                heads += 1;
+                Some(pcie) => {
+                    self.held.push((credit_port, vc));
+                    if f.is_tail() {
+                        // The whole packet is written to memory; its slots free then.
+                        let done = pcie.transfer(t, f.payload as u64);
+                        for (port, vc) in self.held.drain(..) {
+                            out.push(Msg::Credit {
+                                at: done.max(t) + spec.ejection_latency,
+                                node: self.node,
+                                port,
+                                vc,
+                            });
+                        }
+                        self.written.push_back((done + pcie.spec().latency, f));
+                    }
+                }
             }
-            let s = self.sending[inj].as_mut().expect("set above");
+        }
+        while let Some(&(at, f)) = self.written.front() {
+            if at > t {
+                break;
+            }
+            self.written.pop_front();
+            delivered.push((at, f));
+        }
+        self.sent.clear();
+        let (mut heads, mut flits) = (0, 0);
+        for inj in 0..self.sending.len() {
+            if self.sending[inj].is_none() && !self.start_packet(inj, t, spec) {
+                continue;
+            }
+            let s = self.sending[inj].as_mut().expect("a packet is being sent");
             let ci = inj * spec.vcs + s.vc as usize;
             if self.credits[ci] == 0 {
                 continue;
@@ -196,7 +251,6 @@ impl Nic {
                 packet: s.packet,
                 created: d.created,
                 injected: s.injected,
-                src: self.node,
                 dest: d.dest,
                 len: d.len,
                 index: s.next,
@@ -205,6 +259,8 @@ impl Nic {
                 class: d.class,
                 measured: d.measured,
                 tag: d.tag,
+                aux: d.aux,
+                payload: d.payload,
             };
             out.push(Msg::Flit {
                 at: t + spec.injection_latency,
@@ -214,11 +270,53 @@ impl Nic {
                 flit,
             });
             flits += 1;
+            heads += (s.next == 0) as u64;
             s.next += 1;
             if s.next == d.len {
                 self.sending[inj] = None;
+                if self.report_sends {
+                    self.sent.push((d.tag, d.aux));
+                }
             }
         }
         (heads, flits)
+    }
+
+    /// Takes the first ready packet (highest class first) that has room in one of the
+    /// injector's VCs of its class; returns whether one was taken.
+    fn start_packet(&mut self, inj: usize, t: u64, spec: &NicSpec) -> bool {
+        for class in (0..self.queues.len()).rev() {
+            let Some(desc) = self.queues[class].front().copied() else {
+                continue;
+            };
+            if desc.ready > t {
+                continue;
+            }
+            let need = match spec.flow_control {
+                FlowControl::VirtualCutThrough => desc.len as u32,
+                FlowControl::Wormhole => 1,
+            };
+            let (lo, hi) = spec.class_range(desc.class);
+            let mut best: Option<(usize, u32)> = None;
+            for vc in lo..hi {
+                let c = self.credits[inj * spec.vcs + vc];
+                if c >= need && best.is_none_or(|(_, bc)| c > bc) {
+                    best = Some((vc, c));
+                }
+            }
+            let Some((vc, _)) = best else { continue };
+            self.queues[class].pop_front();
+            let packet = ((self.node as u64) << 32) | self.next_seq as u64;
+            self.next_seq += 1;
+            self.sending[inj] = Some(Sending {
+                desc,
+                vc: vc as u16,
+                next: 0,
+                packet,
+                injected: t,
+            });
+            return true;
+        }
+        false
     }
 }

@@ -12,7 +12,6 @@ pub struct Flit {
     pub created: u64,
     /// Cycle the head left the source queue for the injection link.
     pub injected: u64,
-    pub src: u32,
     pub dest: u32,
     /// Packet length in flits.
     pub len: u16,
@@ -26,11 +25,21 @@ pub struct Flit {
     pub class: u8,
     /// Created inside the measurement window.
     pub measured: bool,
-    /// Opaque word for the node layer (e.g. which operation the packet belongs to).
+    /// Opaque words for the node layer: what the packet is (put data, acknowledgement,
+    /// get request, ...) and its arguments. The network never looks at them.
     pub tag: u32,
+    pub aux: u32,
+    /// Payload bytes the packet carries (for the adapter's memory-side accounting).
+    pub payload: u16,
 }
 
 impl Flit {
+    /// Source node (the high word of the packet id).
+    #[inline]
+    pub fn src(&self) -> u32 {
+        (self.packet >> 32) as u32
+    }
+
     #[inline]
     pub fn is_head(&self) -> bool {
         self.index == 0
@@ -38,5 +47,14 @@ impl Flit {
     #[inline]
     pub fn is_tail(&self) -> bool {
         self.index + 1 == self.len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn flits_stay_small() {
+        // Flits are copied on every hop and fill every buffer: keep them in 48 bytes.
+        assert!(std::mem::size_of::<super::Flit>() <= 48);
     }
 }

@@ -654,7 +654,7 @@ impl Router {
                 torus.port_name(i / v, injectors, true),
                 i % v,
                 ivc.buf.len(),
-                f.src,
+                f.src(),
                 f.packet & 0xffff_ffff,
                 torus.describe_node(f.dest as usize),
                 wants

@@ -84,7 +84,7 @@ impl Endpoint for SyntheticEndpoint {
                     class: 0,
                     created,
                     measured,
-                    tag: 0,
+                    ..Default::default()
                 });
             }
             self.next_gen = match self.gap() {
