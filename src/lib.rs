@@ -15,6 +15,7 @@ pub mod run;
 pub mod stats;
 pub mod topology;
 pub mod traffic;
+pub mod validate;
 
 /// Version and source revision, recorded in every result file.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

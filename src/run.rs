@@ -1,18 +1,24 @@
 //! High-level entry points used by the CLI, the benchmarks and the tests.
 
+use crate::config::ConfigError;
 use crate::config::Params;
 use crate::engine::comm::{Comm, LocalComm};
-use crate::engine::sim::{Engine, Outcome, Progress, RunOptions, SimError};
+use crate::engine::sim::{Engine, Outcome, ProgramOutcome, Progress, RunOptions, SimError};
+use crate::node::shmem::{CLASSES, ShmemPe, ShmemSpec};
 use crate::routing::{Routing, deadlock};
 use crate::topology::Torus;
+use crate::traffic::program::{Op, Program};
 use crate::traffic::synthetic::SyntheticEndpoint;
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub enum RunError {
     /// The routing configuration can deadlock (a cycle in the channel dependency graph).
     UnsafeRouting(Vec<String>),
     Sim(SimError),
+    Config(ConfigError),
+    Program(String),
 }
 
 impl fmt::Display for RunError {
@@ -35,6 +41,8 @@ impl fmt::Display for RunError {
                 )
             }
             RunError::Sim(e) => write!(f, "{e}"),
+            RunError::Config(e) => write!(f, "{e}"),
+            RunError::Program(e) => write!(f, "{e}"),
         }
     }
 }
@@ -78,5 +86,36 @@ pub fn run_synthetic_on(
     });
     engine
         .run_phases(p, opts.check, progress)
+        .map_err(RunError::Sim)
+}
+
+/// Runs node programs (one per PE) to completion on the network of `p`.
+pub fn run_program(
+    p: &Params,
+    program: &Program,
+    opts: &RunOptions,
+    comm: Box<dyn Comm>,
+    skip_deadlock_check: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ProgramOutcome, RunError> {
+    let p = p.for_programs().map_err(RunError::Config)?;
+    program.validate().map_err(|e| RunError::Program(e.0))?;
+    if program.ops.len() != p.nodes() {
+        return Err(RunError::Program(format!(
+            "the program is for {} PEs but the torus has {} nodes",
+            program.ops.len(),
+            p.nodes()
+        )));
+    }
+    if !skip_deadlock_check {
+        check_routing(&p, CLASSES)?;
+    }
+    let spec = Arc::new(ShmemSpec::new(&p));
+    let ops: Vec<Arc<Vec<Op>>> = program.ops.iter().map(|o| Arc::new(o.clone())).collect();
+    let mut engine = Engine::with_comm(&p, CLASSES, opts, comm, |node, _, nic| {
+        ShmemPe::new(node, spec.clone(), ops[node].clone(), nic)
+    });
+    engine
+        .run_programs(&p, opts.check, progress)
         .map_err(RunError::Sim)
 }

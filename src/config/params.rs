@@ -81,6 +81,103 @@ pub struct Params {
     pub measure_cycles: u64,
     pub max_drain_cycles: u64,
     pub watchdog_cycles: u64,
+    pub node: NodeParams,
+    /// Link data rate after line coding, in bytes per second (for reports).
+    pub link_bytes_per_second: f64,
+}
+
+/// The node model in model units.
+#[derive(Clone, Debug)]
+pub struct NodeParams {
+    pub max_payload: u32,
+    pub message_overhead: u64,
+    pub send_queue_packets: u32,
+    pub pcie: crate::node::pcie::PcieSpec,
+}
+
+fn resolve_node(n: &NodeConfig, clock_hz: f64) -> Result<NodeParams, ConfigError> {
+    if n.max_payload_bytes == 0 || n.max_payload_bytes > 65_535 {
+        return Err(ConfigError::new(
+            "node.max_payload_bytes",
+            format!("expected 1 ..= 65535 bytes, got {}", n.max_payload_bytes),
+        ));
+    }
+    if n.send_queue_packets == 0 {
+        return Err(ConfigError::new(
+            "node.send_queue_packets",
+            "expected at least 1 packet",
+        ));
+    }
+    let p = &n.pcie;
+    let bytes_per_second = match (p.rate, p.generation, p.lanes) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(ConfigError::new(
+                "node.pcie.rate",
+                "give either `rate` or `generation` and `lanes`, not both",
+            ));
+        }
+        (Some(Rate::BitsPerSecond(b)), None, None) => b / 8.0,
+        (Some(Rate::FlitsPerCycle(_)), _, _) => {
+            return Err(ConfigError::new(
+                "node.pcie.rate",
+                "expected a data rate such as \"16 Gbit/s\"",
+            ));
+        }
+        (None, Some(g), Some(l)) => {
+            let (gts, eff) = match g {
+                1 => (2.5e9, 0.8),
+                2 => (5e9, 0.8),
+                3 => (8e9, 128.0 / 130.0),
+                4 => (16e9, 128.0 / 130.0),
+                5 => (32e9, 128.0 / 130.0),
+                _ => {
+                    return Err(ConfigError::new(
+                        "node.pcie.generation",
+                        format!("expected 1 to 5, got {g}"),
+                    ));
+                }
+            };
+            if !matches!(l, 1 | 2 | 4 | 8 | 16 | 32) {
+                return Err(ConfigError::new(
+                    "node.pcie.lanes",
+                    format!("expected 1, 2, 4, 8, 16 or 32, got {l}"),
+                ));
+            }
+            gts * eff * l as f64 / 8.0
+        }
+        (None, None, None) => 1e12, // effectively unlimited: the adapter is not a bottleneck
+        _ => {
+            return Err(ConfigError::new(
+                "node.pcie.generation",
+                "give both `generation` and `lanes` (or a plain `rate`)",
+            ));
+        }
+    };
+    if p.max_payload_bytes == 0 {
+        return Err(ConfigError::new(
+            "node.pcie.max_payload_bytes",
+            "expected at least 1 byte",
+        ));
+    }
+    // Bytes per cycle as an exact fraction with a fixed denominator.
+    let den: u64 = 1 << 20;
+    let num = ((bytes_per_second / clock_hz) * den as f64)
+        .round()
+        .max(1.0) as u64;
+    let latency = p.latency.to_cycles(clock_hz);
+    Ok(NodeParams {
+        max_payload: n.max_payload_bytes,
+        message_overhead: n.message_overhead.to_cycles(clock_hz),
+        send_queue_packets: n.send_queue_packets,
+        pcie: crate::node::pcie::PcieSpec {
+            num,
+            den,
+            latency,
+            max_payload_bytes: p.max_payload_bytes,
+            tlp_overhead_bytes: p.tlp_overhead_bytes,
+            dllp_overhead_bytes: p.dllp_overhead_bytes,
+        },
+    })
 }
 
 fn positive(key: &str, v: i64, what: &str) -> Result<usize, ConfigError> {
@@ -157,8 +254,11 @@ impl Params {
         let link_rate = match n.link_bandwidth {
             None => None,
             Some(Rate::FlitsPerCycle(f)) => fraction(f),
-            Some(Rate::BitsPerSecond(b)) => fraction(b / (clock_hz * flit_bits)),
+            Some(Rate::BitsPerSecond(b)) => {
+                fraction(b * n.link_encoding.efficiency() / (clock_hz * flit_bits))
+            }
         };
+        let node = resolve_node(&c.node, clock_hz)?;
         let r = &c.router;
         let vcs = positive(
             "router.virtual_channels",
@@ -381,6 +481,14 @@ impl Params {
             measure_cycles: s.measure_cycles,
             max_drain_cycles: s.max_drain_cycles,
             watchdog_cycles: s.watchdog_cycles,
+            node,
+            link_bytes_per_second: match n.link_bandwidth {
+                None => clock_hz * n.flit_bytes as f64,
+                Some(Rate::FlitsPerCycle(f)) => f.min(1.0) * clock_hz * n.flit_bytes as f64,
+                Some(Rate::BitsPerSecond(b)) => {
+                    (b * n.link_encoding.efficiency() / 8.0).min(clock_hz * n.flit_bytes as f64)
+                }
+            },
         })
     }
 
@@ -409,6 +517,65 @@ impl Params {
             + self.ejection_latency
             + flits
             - 1
+    }
+
+    /// The parameters for node programs: requests and responses on two virtual
+    /// subnetworks, and packets up to `node.max_payload_bytes`.
+    pub fn for_programs(&self) -> Result<Params, ConfigError> {
+        let mut p = self.clone();
+        let classes = crate::node::shmem::CLASSES;
+        let per_class = match self.deadlock_avoidance {
+            DeadlockAvoidance::Dateline => 2,
+            _ => 1,
+        };
+        if p.vcs % (classes * per_class) != 0 {
+            return Err(ConfigError::new(
+                "router.virtual_channels",
+                format!(
+                    "node programs use {classes} virtual subnetworks (requests, responses){}; {} VCs cannot be split so",
+                    if per_class == 2 {
+                        " of 2 dateline classes each"
+                    } else {
+                        ""
+                    },
+                    p.vcs
+                ),
+            ));
+        }
+        p.max_packet_flits = p
+            .max_packet_flits
+            .max(p.packet_flits_for(p.node.max_payload) as usize);
+        let m = p.max_packet_flits;
+        if p.flow_control == FlowControl::VirtualCutThrough && p.buffer < m {
+            return Err(ConfigError::new(
+                "router.buffer_flits",
+                format!(
+                    "virtual cut-through needs room for a whole {m}-flit packet (node.max_payload_bytes)"
+                ),
+            ));
+        }
+        if p.deadlock_avoidance == DeadlockAvoidance::Bubble && p.buffer < 2 * m {
+            return Err(ConfigError::new(
+                "router.buffer_flits",
+                format!(
+                    "bubble flow control needs room for two {m}-flit packets (node.max_payload_bytes)"
+                ),
+            ));
+        }
+        if p.ejection_buffer < m {
+            return Err(ConfigError::new(
+                "network.ejection_buffer_flits",
+                format!("cannot hold a {m}-flit packet (node.max_payload_bytes)"),
+            ));
+        }
+        Ok(p)
+    }
+
+    /// Flits of a packet with `payload` bytes: header plus payload, rounded up to flits.
+    pub fn packet_flits_for(&self, payload: u32) -> u16 {
+        (self.header_bytes as u64 + payload as u64)
+            .div_ceil(self.flit_bytes as u64)
+            .max(1) as u16
     }
 
     /// Payload bytes a packet of `flits` carries.

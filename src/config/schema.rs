@@ -26,6 +26,126 @@ pub struct Config {
     pub traffic: TrafficConfig,
     #[serde(default)]
     pub simulation: SimulationConfig,
+    #[serde(default)]
+    pub node: NodeConfig,
+    #[serde(default)]
+    pub workload: WorkloadConfig,
+}
+
+/// Line code of a serial link: the fraction of the line rate that carries data.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "8b10b")]
+    E8b10b,
+    #[serde(rename = "64b66b")]
+    E64b66b,
+    #[serde(rename = "128b130b")]
+    E128b130b,
+}
+
+impl Encoding {
+    pub fn efficiency(self) -> f64 {
+        match self {
+            Encoding::None => 1.0,
+            Encoding::E8b10b => 0.8,
+            Encoding::E64b66b => 64.0 / 66.0,
+            Encoding::E128b130b => 128.0 / 130.0,
+        }
+    }
+}
+
+/// The node: a SHMEM processing element and its network adapter.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Largest payload of one network packet; longer messages are split.
+    #[serde(default = "default_max_payload")]
+    pub max_payload_bytes: u32,
+    /// Host and adapter time spent per message (descriptor write, doorbell, processing).
+    #[serde(default = "zero_dur", serialize_with = "ser_display_dur")]
+    pub message_overhead: Duration,
+    /// Packets the adapter's send queue holds; a put waits while it is full.
+    #[serde(default = "default_queue")]
+    pub send_queue_packets: u32,
+    #[serde(default)]
+    pub pcie: PcieConfig,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            max_payload_bytes: default_max_payload(),
+            message_overhead: zero_dur(),
+            send_queue_packets: default_queue(),
+            pcie: PcieConfig::default(),
+        }
+    }
+}
+
+fn default_max_payload() -> u32 {
+    128
+}
+fn default_queue() -> u32 {
+    64
+}
+
+/// PCI Express between processor and adapter; the same in both directions.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PcieConfig {
+    /// PCIe generation 1-5 (sets the transfer rate and line code per lane).
+    #[serde(default)]
+    pub generation: Option<u8>,
+    #[serde(default)]
+    pub lanes: Option<u8>,
+    /// Or a plain data rate instead of generation and lanes.
+    #[serde(default, serialize_with = "ser_opt_rate")]
+    pub rate: Option<Rate>,
+    /// Largest TLP payload (the "max payload size" of the link).
+    #[serde(default = "default_max_payload")]
+    pub max_payload_bytes: u32,
+    /// Bytes each TLP adds on the wire: framing, sequence number, header, LCRC.
+    #[serde(default = "default_tlp_overhead")]
+    pub tlp_overhead_bytes: u32,
+    /// Link-layer (ACK and flow-control DLLP) bytes per TLP.
+    #[serde(default = "default_dllp_overhead")]
+    pub dllp_overhead_bytes: u32,
+    /// One-way latency of a transfer.
+    #[serde(default = "zero_dur", serialize_with = "ser_display_dur")]
+    pub latency: Duration,
+}
+
+impl Default for PcieConfig {
+    fn default() -> Self {
+        PcieConfig {
+            generation: None,
+            lanes: None,
+            rate: None,
+            max_payload_bytes: default_max_payload(),
+            tlp_overhead_bytes: default_tlp_overhead(),
+            dllp_overhead_bytes: default_dllp_overhead(),
+            latency: zero_dur(),
+        }
+    }
+}
+
+fn default_tlp_overhead() -> u32 {
+    24
+}
+fn default_dllp_overhead() -> u32 {
+    8
+}
+
+/// What the nodes run when it is not synthetic traffic.
+#[derive(Clone, Debug, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// A program file (see `traffic/`), path relative to the config file.
+    #[serde(default)]
+    pub program: Option<String>,
 }
 
 fn default_seed() -> u64 {
@@ -52,9 +172,12 @@ pub struct NetworkConfig {
     /// bytes minus this.
     #[serde(default)]
     pub header_bytes: u32,
-    /// Bandwidth of one link direction; default one flit per cycle.
+    /// Bandwidth of one link direction (line rate); default one flit per cycle.
     #[serde(default, serialize_with = "ser_opt_rate")]
     pub link_bandwidth: Option<Rate>,
+    /// Line code of the links: the data rate is the line rate times its efficiency.
+    #[serde(default)]
+    pub link_encoding: Encoding,
     /// Wire delay of a router-to-router link.
     #[serde(default = "one_cycle", serialize_with = "ser_display_dur")]
     pub link_latency: Duration,
@@ -79,6 +202,7 @@ impl Default for NetworkConfig {
             flit_bytes: default_flit_bytes(),
             header_bytes: 0,
             link_bandwidth: None,
+            link_encoding: Encoding::None,
             link_latency: one_cycle(),
             credit_latency: None,
             injection_latency: one_cycle(),

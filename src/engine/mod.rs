@@ -42,6 +42,23 @@ pub trait Endpoint: Send {
     fn step(&mut self, t: u64, cx: &mut EndpointCtx) -> Option<u64>;
     /// Stops creating traffic from cycle `t`; returns the queued packets dropped.
     fn stop(&mut self, t: u64) -> u64;
+    /// Whether the endpoint's own work is complete (a program has run to its end).
+    /// Open-ended traffic sources are never done.
+    fn done(&self) -> bool {
+        false
+    }
+    /// What the endpoint is waiting for, when a run stalls.
+    fn describe_wait(&self) -> Option<String> {
+        None
+    }
+    /// Recorded (mark id, cycle) pairs.
+    fn marks(&self) -> &[(u16, u64)] {
+        &[]
+    }
+    /// The cycle the endpoint's program ended, if it has.
+    fn finished_at(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// An independent random stream per component, from (global seed, component id,

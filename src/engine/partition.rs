@@ -229,6 +229,30 @@ impl<E: Endpoint> Partition<E> {
             .collect()
     }
 
+    /// Endpoints whose work is not complete.
+    pub fn unfinished(&self) -> i64 {
+        self.endpoints.iter().filter(|e| !e.done()).count() as i64
+    }
+
+    /// What blocked endpoints wait for.
+    pub fn waits(&self) -> Vec<String> {
+        self.endpoints
+            .iter()
+            .filter_map(|e| e.describe_wait())
+            .collect()
+    }
+
+    /// Every (node, mark id, cycle) recorded here, and the latest program end.
+    pub fn marks(&self) -> (Vec<(u32, u16, u64)>, u64) {
+        let mut v = Vec::new();
+        let mut end = 0;
+        for (&g, e) in self.nodes.iter().zip(&self.endpoints) {
+            v.extend(e.marks().iter().map(|&(id, t)| (g, id, t)));
+            end = end.max(e.finished_at().unwrap_or(0));
+        }
+        (v, end)
+    }
+
     pub fn describe_stuck(&self, sh: &Shared, injectors: usize) -> Vec<String> {
         self.routers
             .iter()

@@ -71,8 +71,28 @@ pub struct Outcome {
     pub windows: u64,
 }
 
+/// What a program run produced.
+#[derive(Debug)]
+pub struct ProgramOutcome {
+    pub stats: Stats,
+    /// Cycle the last PE finished its program.
+    pub end_cycle: u64,
+    /// Last simulated cycle (network empty).
+    pub cycles: u64,
+    /// (node, mark id, cycle), sorted.
+    pub marks: Vec<(u32, u16, u64)>,
+    pub wall_seconds: f64,
+    pub partitions: usize,
+    pub windows: u64,
+}
+
 #[derive(Debug)]
 pub enum SimError {
+    /// Nothing can happen any more but some programs have not ended.
+    Stalled {
+        cycle: u64,
+        waits: Vec<String>,
+    },
     Deadlock {
         cycle: u64,
         in_flight: i64,
@@ -107,6 +127,17 @@ impl fmt::Display for SimError {
                 Ok(())
             }
             SimError::Conservation(m) => write!(f, "conservation violated: {m}"),
+            SimError::Stalled { cycle, waits } => {
+                writeln!(
+                    f,
+                    "the programs cannot go on: at cycle {cycle} nothing is in flight or scheduled, yet {} PE(s) have not finished",
+                    waits.len()
+                )?;
+                for w in waits.iter().take(24) {
+                    writeln!(f, "  {w}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -461,6 +492,86 @@ impl<E: Endpoint> Engine<E> {
             lookahead: self.lookahead,
             windows: self.windows,
         })
+    }
+
+    /// Runs node programs to their end and until the network is empty.
+    pub fn run_programs(
+        &mut self,
+        p: &Params,
+        check: bool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ProgramOutcome, SimError> {
+        let wall = Instant::now();
+        loop {
+            let unfinished = self.comm.all_sum(self.local_sum(|p| p.unfinished()));
+            if unfinished == 0 && self.in_flight() == 0 {
+                break;
+            }
+            let local_next = self
+                .parts
+                .iter()
+                .filter_map(|p| p.next_event())
+                .min()
+                .unwrap_or(u64::MAX);
+            if self.comm.all_min(local_next) == u64::MAX {
+                let mine: Vec<String> = self.parts.iter().flat_map(|p| p.waits()).collect();
+                let waits = self.gather_lines(mine);
+                return Err(SimError::Stalled {
+                    cycle: self.now,
+                    waits,
+                });
+            }
+            let next = (self.now / CHECK_INTERVAL + 1) * CHECK_INTERVAL;
+            self.run_until(next);
+            self.watchdog(p.watchdog_cycles, p.injectors)?;
+            progress(Progress {
+                cycle: self.now,
+                phase: Phase::Measure,
+                phase_end: self.now,
+            });
+        }
+        let stats = self.stats();
+        self.verify_conservation(&stats, check)?;
+        let (mine, end) =
+            self.parts
+                .iter()
+                .map(|p| p.marks())
+                .fold((Vec::new(), 0u64), |(mut v, e), (m, x)| {
+                    v.extend(m);
+                    (v, e.max(x))
+                });
+        let end_cycle = self.comm.all_max(end);
+        let mut marks: Vec<(u32, u16, u64)> = Vec::new();
+        let blob = serde_json::to_vec(&mine).expect("marks serialise");
+        for b in self.comm.all_gather_bytes(blob) {
+            let o: Vec<(u32, u16, u64)> = serde_json::from_slice(&b).expect("marks deserialise");
+            marks.extend(o);
+        }
+        marks.sort_unstable();
+        Ok(ProgramOutcome {
+            stats,
+            end_cycle,
+            cycles: self.now,
+            marks,
+            wall_seconds: wall.elapsed().as_secs_f64(),
+            partitions: self.partitions(),
+            windows: self.windows,
+        })
+    }
+
+    /// Lines from every process, in rank order.
+    fn gather_lines(&self, mine: Vec<String>) -> Vec<String> {
+        self.comm
+            .all_gather_bytes(mine.join("\n").into_bytes())
+            .into_iter()
+            .flat_map(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|l| !l.is_empty())
+            .collect()
     }
 
     /// Packets injected per node, over all processes.

@@ -3,3 +3,4 @@
 
 pub mod nic;
 pub mod pcie;
+pub mod shmem;

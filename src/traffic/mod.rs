@@ -1,4 +1,6 @@
 //! Workloads that drive the network: synthetic patterns at an offered load.
 
+pub mod micro;
 pub mod pattern;
+pub mod program;
 pub mod synthetic;

@@ -1,0 +1,471 @@
+//! ShmemPE: a processing element that runs a program of SHMEM operations through its
+//! network adapter.
+//!
+//! Protocol, all as real network traffic:
+//! - `put`: the host hands the message to the adapter over PCIe (per-message overhead,
+//!   then the data at PCIe rate; writes are posted, so the PE goes on once its side of
+//!   the transfer is done and the packets sit in the adapter's send queue). The adapter
+//!   splits it into packets of at most `node.max_payload_bytes`. When the last packet
+//!   has been written into the target's memory, the target's adapter returns an
+//!   acknowledgement packet on the response subnetwork.
+//! - `quiet`: waits until every put of this PE has been acknowledged.
+//! - `get`: a request packet; the target's adapter reads the data from memory over PCIe
+//!   (a round trip) and returns it in response packets; the get completes when all of it
+//!   is in the requester's memory.
+//! - `barrier`: `quiet`, then a dissemination barrier (Hensgen, Finkel and Manber): in
+//!   round r each PE sends a token to PE (me + 2^r) mod p and waits for the token from
+//!   (me - 2^r) mod p; after ceil(log2 p) rounds every PE has heard, directly or
+//!   transitively, from every other, so none leaves before all arrived. Because each
+//!   PE quiets first, every put issued before the barrier has landed when it ends.
+//! - `wait F`: blocks until a put with `flag F` has completely landed here, then consumes
+//!   that signal.
+//!
+//! Requests (put data, get requests, barrier tokens) use message class 0 and responses
+//! (acknowledgements, get data) class 1: separate virtual subnetworks, so responses can
+//! never be blocked behind requests.
+
+use super::nic::{Nic, NicSpec, PacketDesc};
+use super::pcie::{PcieLink, PcieSpec};
+use crate::config::Params;
+use crate::engine::{Endpoint, EndpointCtx, record_delivery};
+use crate::traffic::program::{MAX_FLAGS, Op};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const KIND_PUT: u32 = 1;
+const KIND_ACK: u32 = 2;
+const KIND_GET_REQ: u32 = 3;
+const KIND_GET_RESP: u32 = 4;
+const KIND_BARRIER: u32 = 5;
+const ID_MASK: u32 = (1 << 28) - 1;
+const NO_FLAG: u32 = 0xFFFF;
+
+/// Message classes: requests and responses travel on separate virtual subnetworks.
+pub const CLASS_REQUEST: u8 = 0;
+pub const CLASS_RESPONSE: u8 = 1;
+pub const CLASSES: usize = 2;
+
+fn tag(kind: u32, id: u32) -> u32 {
+    (kind << 28) | (id & ID_MASK)
+}
+
+/// Node parameters shared by every PE of a run.
+#[derive(Clone, Debug)]
+pub struct ShmemSpec {
+    pub npes: u32,
+    pub max_payload: u32,
+    pub message_overhead: u64,
+    pub send_queue_packets: usize,
+    pub pcie: PcieSpec,
+    header_bytes: u32,
+    flit_bytes: u32,
+}
+
+impl ShmemSpec {
+    pub fn new(p: &Params) -> ShmemSpec {
+        ShmemSpec {
+            npes: p.nodes() as u32,
+            max_payload: p.node.max_payload,
+            message_overhead: p.node.message_overhead,
+            send_queue_packets: p.node.send_queue_packets as usize,
+            pcie: p.node.pcie,
+            header_bytes: p.header_bytes,
+            flit_bytes: p.flit_bytes,
+        }
+    }
+
+    fn flits(&self, payload: u32) -> u16 {
+        (self.header_bytes as u64 + payload as u64)
+            .div_ceil(self.flit_bytes as u64)
+            .max(1) as u16
+    }
+
+    /// Payload sizes of the packets of a `bytes`-byte message (one empty packet for 0).
+    fn split(&self, bytes: u64) -> impl Iterator<Item = u32> + '_ {
+        let n = bytes.div_ceil(self.max_payload as u64).max(1);
+        (0..n)
+            .map(move |i| (bytes - i * self.max_payload as u64).min(self.max_payload as u64) as u32)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    None,
+    /// The send queue is full.
+    Queue,
+    Acks,
+    Gets,
+    Flag(u16),
+    Barrier,
+}
+
+/// One processing element with its adapter.
+pub struct ShmemPe {
+    nic: Nic,
+    me: u32,
+    spec: Arc<ShmemSpec>,
+    ops: Arc<Vec<Op>>,
+    pc: usize,
+    loops: Vec<u64>,
+    /// The host is busy (computing, or writing to the adapter) until this cycle.
+    busy_until: u64,
+    wait: Wait,
+    flags: Vec<u32>,
+    acks_pending: u64,
+    gets_pending: u64,
+    next_msg: u32,
+    /// Packets received so far of incomplete messages, by (source, message id).
+    partial: HashMap<(u32, u32), u32>,
+    barrier_epoch: u32,
+    /// Next barrier round; `None` until the barrier's quiet is done.
+    barrier_round: Option<u32>,
+    barrier_sent: bool,
+    tokens: [[u32; 32]; 2],
+    pcie_down: PcieLink,
+    marks: Vec<(u16, u64)>,
+    finished: bool,
+    finished_at: Option<u64>,
+}
+
+impl ShmemPe {
+    pub fn new(me: usize, spec: Arc<ShmemSpec>, ops: Arc<Vec<Op>>, nic: &NicSpec) -> ShmemPe {
+        let mut n = Nic::new(me, nic).with_sink(spec.pcie);
+        n.report_sends = false;
+        ShmemPe {
+            nic: n,
+            me: me as u32,
+            pcie_down: PcieLink::new(spec.pcie),
+            spec,
+            ops,
+            pc: 0,
+            loops: Vec::new(),
+            busy_until: 0,
+            wait: Wait::None,
+            flags: vec![0; MAX_FLAGS as usize],
+            acks_pending: 0,
+            gets_pending: 0,
+            next_msg: 0,
+            partial: HashMap::new(),
+            barrier_epoch: 0,
+            barrier_round: None,
+            barrier_sent: false,
+            tokens: [[0; 32]; 2],
+            marks: Vec::new(),
+            finished: false,
+            finished_at: None,
+        }
+    }
+
+    /// Queues a message of `bytes` for `dest`, handed over by the host from cycle `t`;
+    /// returns the cycle the host side is done.
+    fn send(
+        &mut self,
+        t: u64,
+        dest: u32,
+        bytes: u64,
+        class: u8,
+        kind: u32,
+        id: u32,
+        flag: u32,
+    ) -> u64 {
+        let spec = self.spec.clone();
+        let start = t + spec.message_overhead;
+        let mut host_done = start;
+        let packets = bytes.div_ceil(spec.max_payload as u64).max(1) as u32;
+        for payload in spec.split(bytes) {
+            host_done = self.pcie_down.transfer(start, payload as u64);
+            self.nic.enqueue(PacketDesc {
+                dest,
+                len: spec.flits(payload),
+                class,
+                created: t,
+                measured: true,
+                tag: tag(kind, id),
+                aux: (packets << 16) | flag,
+                payload: payload as u16,
+                ready: host_done + spec.pcie.latency,
+            });
+        }
+        host_done
+    }
+
+    /// A packet generated by the adapter itself (acknowledgement), ready at once.
+    fn reply(&mut self, t: u64, dest: u32, kind: u32, id: u32) {
+        self.nic.enqueue(PacketDesc {
+            dest,
+            len: self.spec.flits(0),
+            class: CLASS_RESPONSE,
+            created: t,
+            measured: true,
+            tag: tag(kind, id),
+            aux: 1 << 16,
+            payload: 0,
+            ready: t,
+        });
+    }
+
+    fn handle(&mut self, t: u64, f: &crate::router::flit::Flit) {
+        let kind = f.tag >> 28;
+        let id = f.tag & ID_MASK;
+        let src = f.src();
+        let total = f.aux >> 16;
+        match kind {
+            KIND_PUT | KIND_GET_RESP => {
+                let got = self.partial.entry((src, f.tag)).or_insert(0);
+                *got += 1;
+                if *got < total {
+                    return;
+                }
+                self.partial.remove(&(src, f.tag));
+                if kind == KIND_PUT {
+                    let flag = f.aux & 0xFFFF;
+                    if flag != NO_FLAG {
+                        self.flags[flag as usize] += 1;
+                    }
+                    self.reply(t, src, KIND_ACK, id);
+                } else {
+                    self.gets_pending -= 1;
+                }
+            }
+            KIND_ACK => self.acks_pending -= 1,
+            KIND_GET_REQ => {
+                // The adapter reads host memory: request up, data back down.
+                let lat = self.spec.pcie.latency;
+                let bytes = f.aux as u64;
+                let spec = self.spec.clone();
+                let packets = bytes.div_ceil(spec.max_payload as u64).max(1) as u32;
+                for payload in spec.split(bytes) {
+                    let done = self.pcie_down.transfer(t + lat, payload as u64);
+                    self.nic.enqueue(PacketDesc {
+                        dest: src,
+                        len: spec.flits(payload),
+                        class: CLASS_RESPONSE,
+                        created: t,
+                        measured: true,
+                        tag: tag(KIND_GET_RESP, id),
+                        aux: packets << 16,
+                        payload: payload as u16,
+                        ready: done + lat,
+                    });
+                }
+            }
+            KIND_BARRIER => {
+                let parity = (id >> 8) & 1;
+                let round = id & 0xFF;
+                self.tokens[parity as usize][round as usize] += 1;
+            }
+            _ => {}
+        }
+    }
+
+    fn barrier_rounds(&self) -> u32 {
+        let p = self.spec.npes;
+        if p <= 1 {
+            0
+        } else {
+            32 - (p - 1).leading_zeros()
+        }
+    }
+
+    /// Runs the program from cycle `t` until it blocks, ends or keeps the host busy.
+    fn run_program(&mut self, t: u64) {
+        while !self.finished && self.busy_until <= t {
+            let Some(op) = self.ops.get(self.pc).cloned() else {
+                self.finished = true;
+                self.finished_at = Some(t);
+                break;
+            };
+            self.wait = Wait::None;
+            match op {
+                Op::Put { dest, bytes, flag } => {
+                    if dest == self.me {
+                        // A local copy: no network, no acknowledgement.
+                        if let Some(f) = flag {
+                            self.flags[f as usize] += 1;
+                        }
+                    } else {
+                        let packets = bytes.div_ceil(self.spec.max_payload as u64).max(1) as usize;
+                        let q = self.nic.queued();
+                        if q > 0 && q + packets > self.spec.send_queue_packets {
+                            self.wait = Wait::Queue;
+                            return;
+                        }
+                        let id = self.next_msg;
+                        self.next_msg = (self.next_msg + 1) & ID_MASK;
+                        self.acks_pending += 1;
+                        let fl = flag.map_or(NO_FLAG, u32::from);
+                        self.busy_until =
+                            self.send(t, dest, bytes, CLASS_REQUEST, KIND_PUT, id, fl);
+                    }
+                }
+                Op::Get { dest, bytes } => {
+                    if dest != self.me {
+                        let id = self.next_msg;
+                        self.next_msg = (self.next_msg + 1) & ID_MASK;
+                        self.gets_pending += 1;
+                        let p = self.spec.clone();
+                        let start = t + p.message_overhead;
+                        let done = self.pcie_down.transfer(start, 0);
+                        let bytes32 = bytes.min(u32::MAX as u64) as u32;
+                        self.nic.enqueue(PacketDesc {
+                            dest,
+                            len: p.flits(0),
+                            class: CLASS_REQUEST,
+                            created: t,
+                            measured: true,
+                            tag: tag(KIND_GET_REQ, id),
+                            aux: bytes32,
+                            payload: 0,
+                            ready: done + p.pcie.latency,
+                        });
+                        self.busy_until = done;
+                        self.pc += 1;
+                        self.wait = Wait::Gets;
+                        return;
+                    }
+                }
+                Op::Quiet => {
+                    if self.acks_pending > 0 {
+                        self.wait = Wait::Acks;
+                        return;
+                    }
+                }
+                Op::Barrier => {
+                    if self.barrier_round.is_none() {
+                        if self.acks_pending > 0 {
+                            self.wait = Wait::Acks;
+                            return;
+                        }
+                        self.barrier_round = Some(0);
+                        self.barrier_sent = false;
+                    }
+                    let parity = (self.barrier_epoch & 1) as usize;
+                    let rounds = self.barrier_rounds();
+                    while let Some(r) = self.barrier_round.filter(|&r| r < rounds) {
+                        if !self.barrier_sent {
+                            let dest = (self.me + (1 << r)) % self.spec.npes;
+                            let id = ((parity as u32) << 8) | r;
+                            self.busy_until =
+                                self.send(t, dest, 0, CLASS_REQUEST, KIND_BARRIER, id, NO_FLAG);
+                            self.barrier_sent = true;
+                            if self.busy_until > t {
+                                return; // resumes in this barrier once the host is free
+                            }
+                        }
+                        if self.tokens[parity][r as usize] == 0 {
+                            self.wait = Wait::Barrier;
+                            return;
+                        }
+                        self.tokens[parity][r as usize] -= 1;
+                        self.barrier_round = Some(r + 1);
+                        self.barrier_sent = false;
+                    }
+                    self.barrier_round = None;
+                    self.barrier_epoch += 1;
+                }
+                Op::Compute { cycles } => self.busy_until = t + cycles,
+                Op::Wait { flag } => {
+                    if self.flags[flag as usize] == 0 {
+                        self.wait = Wait::Flag(flag);
+                        return;
+                    }
+                    self.flags[flag as usize] -= 1;
+                }
+                Op::Mark { id } => self.marks.push((id, t)),
+                Op::Repeat { count, end } => {
+                    if count == 0 {
+                        self.pc = end as usize + 1;
+                        continue;
+                    }
+                    self.loops.push(count);
+                }
+                Op::EndRepeat { start } => {
+                    let left = self.loops.last_mut().expect("repeat stack matches");
+                    *left -= 1;
+                    if *left > 0 {
+                        self.pc = start as usize + 1;
+                        continue;
+                    }
+                    self.loops.pop();
+                }
+            }
+            self.pc += 1;
+        }
+    }
+}
+
+impl Endpoint for ShmemPe {
+    fn nic(&self) -> &Nic {
+        &self.nic
+    }
+    fn nic_mut(&mut self) -> &mut Nic {
+        &mut self.nic
+    }
+
+    fn first_wake(&self) -> Option<u64> {
+        Some(0)
+    }
+
+    fn step(&mut self, t: u64, cx: &mut EndpointCtx) -> Option<u64> {
+        let (heads, flits) = self.nic.step(t, cx.nic, cx.out, cx.delivered);
+        cx.stats.packets_injected += heads;
+        cx.stats.flits_injected += flits;
+        let delivered = std::mem::take(cx.delivered);
+        for (at, f) in &delivered {
+            record_delivery(cx.stats, *at, f, (0, u64::MAX), cx.record_ids);
+            self.handle(t, f);
+        }
+        *cx.delivered = delivered;
+        cx.delivered.clear();
+        if self.gets_pending == 0 && self.wait == Wait::Gets {
+            self.wait = Wait::None;
+        }
+        if self.wait != Wait::Gets {
+            self.run_program(t);
+        }
+        // The adapter may have work queued by the program in this very cycle.
+        let mut next = self.nic.next_wake(t);
+        let mut at = |x: u64| next = Some(next.map_or(x, |n: u64| n.min(x)));
+        if !self.finished && self.busy_until > t && self.wait == Wait::None {
+            at(self.busy_until);
+        }
+        if self.wait == Wait::Queue {
+            at(t + 1);
+        }
+        next
+    }
+
+    fn stop(&mut self, _t: u64) -> u64 {
+        0
+    }
+
+    fn done(&self) -> bool {
+        self.finished && !self.nic.busy()
+    }
+
+    fn describe_wait(&self) -> Option<String> {
+        if self.finished {
+            return None;
+        }
+        let what = match self.wait {
+            Wait::None | Wait::Queue => return None,
+            Wait::Acks => format!("waits for {} put acknowledgement(s)", self.acks_pending),
+            Wait::Gets => format!("waits for {} get(s)", self.gets_pending),
+            Wait::Flag(f) => format!("waits for a signal on flag {f}"),
+            Wait::Barrier => format!(
+                "waits in barrier {} round {}",
+                self.barrier_epoch,
+                self.barrier_round.unwrap_or(0)
+            ),
+        };
+        Some(format!("PE {} at op {}: {what}", self.me, self.pc + 1))
+    }
+
+    fn marks(&self) -> &[(u16, u64)] {
+        &self.marks
+    }
+
+    fn finished_at(&self) -> Option<u64> {
+        self.finished_at
+    }
+}
