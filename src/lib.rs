@@ -12,6 +12,7 @@ pub mod report;
 pub mod router;
 pub mod routing;
 pub mod run;
+pub mod spmv;
 pub mod stats;
 pub mod topology;
 pub mod traffic;
