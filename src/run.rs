@@ -78,6 +78,7 @@ pub fn run_synthetic_on(
     skip_deadlock_check: bool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome, RunError> {
+    p.check_synthetic().map_err(RunError::Config)?;
     if !skip_deadlock_check {
         check_routing(p, 1)?;
     }

@@ -12,6 +12,8 @@ use torsim::engine::sim::{Phase, Progress, RunOptions};
 use torsim::report;
 use torsim::run::{RunError, check_routing, run_synthetic};
 use torsim::topology::{Torus, graph};
+use torsim::traffic::micro::{Micro, MicroParams};
+use torsim::validate;
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +78,32 @@ enum Command {
     },
     /// Measure simulator speed on standard cases.
     Bench(bench::BenchArgs),
+    /// Run one microbenchmark on the ShmemPE node model (`--list` names them).
+    Micro {
+        /// Benchmark name, e.g. neighbor-latency.
+        #[arg(required_unless_present = "list")]
+        name: Option<String>,
+        /// Config file (TOML).
+        #[arg(required_unless_present = "list")]
+        config: Option<PathBuf>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// List the benchmarks.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Compare the model with measured (or planned) hardware figures.
+    Validate {
+        /// Config to validate [default: the one the reference names].
+        config: Option<PathBuf>,
+        /// Reference figures [default: validation/prototype-3x3.toml].
+        reference: Option<PathBuf>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Write the table as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Loads and resolves a config, or prints the error.
@@ -245,5 +273,53 @@ fn run_command(cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Micro { name, config, set, list } => {
+            if list {
+                for m in Micro::ALL {
+                    println!("{:<20} {}", m.name(), m.unit());
+                }
+                return Ok(());
+            }
+            let (Some(name), Some(config)) = (name, config) else {
+                return Err("give a benchmark name and a config".into());
+            };
+            let m = Micro::parse(&name).ok_or_else(|| {
+                format!("unknown benchmark `{name}`; `torsim micro --list` names them")
+            })?;
+            let (_, params) = load(&ConfigArgs { config, set })?;
+            let v = validate::run_micro(&params, m, &MicroParams::default()).map_err(|e| e.to_string())?;
+            println!("{} = {v:.4} {}", m.name(), m.unit());
+            Ok(())
+        }
+        Command::Validate { config, reference, set, out } => {
+            let rpath = reference.unwrap_or_else(|| PathBuf::from("validation/prototype-3x3.toml"));
+            let r = validate::Reference::load(&rpath)?;
+            let cpath = match (config, &r.config) {
+                (Some(c), _) => c,
+                (None, Some(c)) => rpath.parent().unwrap_or(Path::new(".")).join(c),
+                (None, None) => return Err(format!("{}: names no config; give one", rpath.display())),
+            };
+            let (_, params) = load(&ConfigArgs { config: cpath.clone(), set })?;
+            let rows = validate::validate(&params, &r, &MicroParams::default()).map_err(|e| e.to_string())?;
+            println!("validation of {} against {}", cpath.display(), rpath.display());
+            println!("source: {}", r.source);
+            print!("{}", validate::table(&rows));
+            if let Some(path) = &out {
+                let v = serde_json::json!({
+                    "config": cpath.display().to_string(),
+                    "reference": rpath.display().to_string(),
+                    "source": r.source,
+                    "rows": rows,
+                    "git_revision": torsim::GIT_REVISION,
+                });
+                write_file(path, &(serde_json::to_string_pretty(&v).expect("JSON") + "\n"))?;
+            }
+            let bad: Vec<&str> = rows.iter().filter(|r| !r.ok).map(|r| r.benchmark.as_str()).collect();
+            if bad.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("out of tolerance: {}", bad.join(", ")))
+            }
+        }
     }
 }

@@ -312,16 +312,6 @@ impl Params {
             ));
         }
         let max_packet_flits = packet_flits;
-        let header_flits = (n.header_bytes as usize).div_ceil(n.flit_bytes as usize);
-        if header_flits > packet_flits {
-            return Err(ConfigError::new(
-                "network.header_bytes",
-                format!(
-                    "a {}-byte header does not fit a {packet_flits}-flit packet",
-                    n.header_bytes
-                ),
-            ));
-        }
         let dla = c.routing.deadlock_avoidance;
         let fc = r.flow_control;
         if fc == FlowControl::VirtualCutThrough && buffer < max_packet_flits {
@@ -517,6 +507,21 @@ impl Params {
             + self.ejection_latency
             + flits
             - 1
+    }
+
+    /// Checks what only synthetic traffic needs: its packets hold their header.
+    pub fn check_synthetic(&self) -> Result<(), ConfigError> {
+        let header_flits = (self.header_bytes as usize).div_ceil(self.flit_bytes as usize);
+        if header_flits > self.packet_flits {
+            return Err(ConfigError::new(
+                "traffic.packet_flits",
+                format!(
+                    "a {}-flit packet cannot hold the {}-byte header (network.header_bytes)",
+                    self.packet_flits, self.header_bytes
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The parameters for node programs: requests and responses on two virtual

@@ -67,10 +67,12 @@ impl VcSet {
 
 /// Whether the link behind output `port` has bandwidth for a flit in cycle `t`: rates
 /// below one flit per cycle accumulate exactly, as a fraction `num / den` per cycle.
+/// The bucket holds less than two flits' worth (`den + num - 1`): an idle link cannot
+/// save up a burst, but a busy one never loses the fraction of a cycle it has earned.
 #[inline]
 fn link_ready(spec: &RouterSpec, p: &OutPort, port: usize, t: u64) -> bool {
     match spec.link_rate {
-        Some(r) if port < spec.np => (p.tokens + (t - p.last) * r.num).min(r.den) >= r.den,
+        Some(r) if port < spec.np => (p.tokens + (t - p.last) * r.num).min(r.den + r.num - 1) >= r.den,
         _ => true,
     }
 }
@@ -281,7 +283,7 @@ impl Router {
             && port < spec.np
         {
             let p = &mut self.ports[port];
-            p.tokens = (p.tokens + (t - p.last) * r.num).min(r.den) - r.den;
+            p.tokens = (p.tokens + (t - p.last) * r.num).min(r.den + r.num - 1) - r.den;
             p.last = t;
         }
     }
