@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and the subcommands.
 
 mod bench;
+mod program;
 mod sweep;
 
 use clap::{Args, Parser, Subcommand};
@@ -148,6 +149,14 @@ pub fn main() -> i32 {
     }
 }
 
+/// Whether `path` is a validation reference (it has `[[metric]]` entries).
+fn is_reference(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+        .is_some_and(|t| t.contains_key("metric"))
+}
+
 fn write_file(path: &Path, text: &str) -> Result<(), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -168,6 +177,26 @@ fn run_command(cmd: Command) -> Result<(), String> {
             skip_deadlock_check,
         } => {
             let (config, params) = load(&cfg)?;
+            if threads == 0 || partitions == Some(0) {
+                return Err("--threads and --partitions must be at least 1".into());
+            }
+            if let Some(file) = &config.workload.program {
+                let opts = RunOptions {
+                    check,
+                    partitions: partitions.unwrap_or(threads),
+                    threads,
+                };
+                return program::run(
+                    &cfg,
+                    &config,
+                    &params,
+                    file,
+                    &opts,
+                    out.as_deref(),
+                    json,
+                    skip_deadlock_check,
+                );
+            }
             let total = params.warmup_cycles + params.measure_cycles;
             let pb = progress_bar(total, "warm-up");
             let mut progress = |pr: Progress| {
@@ -273,7 +302,12 @@ fn run_command(cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
-        Command::Micro { name, config, set, list } => {
+        Command::Micro {
+            name,
+            config,
+            set,
+            list,
+        } => {
             if list {
                 for m in Micro::ALL {
                     println!("{:<20} {}", m.name(), m.unit());
@@ -287,21 +321,42 @@ fn run_command(cmd: Command) -> Result<(), String> {
                 format!("unknown benchmark `{name}`; `torsim micro --list` names them")
             })?;
             let (_, params) = load(&ConfigArgs { config, set })?;
-            let v = validate::run_micro(&params, m, &MicroParams::default()).map_err(|e| e.to_string())?;
+            let v = validate::run_micro(&params, m, &MicroParams::default())
+                .map_err(|e| e.to_string())?;
             println!("{} = {v:.4} {}", m.name(), m.unit());
             Ok(())
         }
-        Command::Validate { config, reference, set, out } => {
+        Command::Validate {
+            config,
+            reference,
+            set,
+            out,
+        } => {
+            // A lone argument that is a reference file (it lists metrics) is the reference.
+            let (config, reference) = match (config, reference) {
+                (Some(c), None) if is_reference(&c) => (None, Some(c)),
+                other => other,
+            };
             let rpath = reference.unwrap_or_else(|| PathBuf::from("validation/prototype-3x3.toml"));
             let r = validate::Reference::load(&rpath)?;
             let cpath = match (config, &r.config) {
                 (Some(c), _) => c,
                 (None, Some(c)) => rpath.parent().unwrap_or(Path::new(".")).join(c),
-                (None, None) => return Err(format!("{}: names no config; give one", rpath.display())),
+                (None, None) => {
+                    return Err(format!("{}: names no config; give one", rpath.display()));
+                }
             };
-            let (_, params) = load(&ConfigArgs { config: cpath.clone(), set })?;
-            let rows = validate::validate(&params, &r, &MicroParams::default()).map_err(|e| e.to_string())?;
-            println!("validation of {} against {}", cpath.display(), rpath.display());
+            let (_, params) = load(&ConfigArgs {
+                config: cpath.clone(),
+                set,
+            })?;
+            let rows = validate::validate(&params, &r, &MicroParams::default())
+                .map_err(|e| e.to_string())?;
+            println!(
+                "validation of {} against {}",
+                cpath.display(),
+                rpath.display()
+            );
             println!("source: {}", r.source);
             print!("{}", validate::table(&rows));
             if let Some(path) = &out {
@@ -312,9 +367,16 @@ fn run_command(cmd: Command) -> Result<(), String> {
                     "rows": rows,
                     "git_revision": torsim::GIT_REVISION,
                 });
-                write_file(path, &(serde_json::to_string_pretty(&v).expect("JSON") + "\n"))?;
+                write_file(
+                    path,
+                    &(serde_json::to_string_pretty(&v).expect("JSON") + "\n"),
+                )?;
             }
-            let bad: Vec<&str> = rows.iter().filter(|r| !r.ok).map(|r| r.benchmark.as_str()).collect();
+            let bad: Vec<&str> = rows
+                .iter()
+                .filter(|r| !r.ok)
+                .map(|r| r.benchmark.as_str())
+                .collect();
             if bad.is_empty() {
                 Ok(())
             } else {

@@ -533,7 +533,7 @@ impl Params {
             DeadlockAvoidance::Dateline => 2,
             _ => 1,
         };
-        if p.vcs % (classes * per_class) != 0 {
+        if !p.vcs.is_multiple_of(classes * per_class) {
             return Err(ConfigError::new(
                 "router.virtual_channels",
                 format!(

@@ -156,18 +156,9 @@ impl ShmemPe {
         }
     }
 
-    /// Queues a message of `bytes` for `dest`, handed over by the host from cycle `t`;
-    /// returns the cycle the host side is done.
-    fn send(
-        &mut self,
-        t: u64,
-        dest: u32,
-        bytes: u64,
-        class: u8,
-        kind: u32,
-        id: u32,
-        flag: u32,
-    ) -> u64 {
+    /// Queues a request message of `bytes` for `dest`, handed over by the host from
+    /// cycle `t`; returns the cycle the host side is done.
+    fn send(&mut self, t: u64, dest: u32, bytes: u64, kind: u32, id: u32, flag: u32) -> u64 {
         let spec = self.spec.clone();
         let start = t + spec.message_overhead;
         let mut host_done = start;
@@ -177,7 +168,7 @@ impl ShmemPe {
             self.nic.enqueue(PacketDesc {
                 dest,
                 len: spec.flits(payload),
-                class,
+                class: CLASS_REQUEST,
                 created: t,
                 measured: true,
                 tag: tag(kind, id),
@@ -294,8 +285,7 @@ impl ShmemPe {
                         self.next_msg = (self.next_msg + 1) & ID_MASK;
                         self.acks_pending += 1;
                         let fl = flag.map_or(NO_FLAG, u32::from);
-                        self.busy_until =
-                            self.send(t, dest, bytes, CLASS_REQUEST, KIND_PUT, id, fl);
+                        self.busy_until = self.send(t, dest, bytes, KIND_PUT, id, fl);
                     }
                 }
                 Op::Get { dest, bytes } => {
@@ -345,8 +335,7 @@ impl ShmemPe {
                         if !self.barrier_sent {
                             let dest = (self.me + (1 << r)) % self.spec.npes;
                             let id = ((parity as u32) << 8) | r;
-                            self.busy_until =
-                                self.send(t, dest, 0, CLASS_REQUEST, KIND_BARRIER, id, NO_FLAG);
+                            self.busy_until = self.send(t, dest, 0, KIND_BARRIER, id, NO_FLAG);
                             self.barrier_sent = true;
                             if self.busy_until > t {
                                 return; // resumes in this barrier once the host is free

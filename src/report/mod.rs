@@ -190,3 +190,101 @@ pub fn summary(config: &Config, p: &Params, o: &Outcome, v: &Value) -> String {
     );
     s
 }
+
+/// The result document of a program run.
+pub fn program_json(
+    config: &Config,
+    p: &Params,
+    o: &crate::engine::sim::ProgramOutcome,
+    program: &crate::traffic::program::Program,
+    file: &std::path::Path,
+    threads: usize,
+) -> Value {
+    let s = &o.stats;
+    let t = Torus::new(&p.shape);
+    let us = |c: u64| c as f64 / p.clock_hz * 1e6;
+    let marks: Vec<Value> = o
+        .marks
+        .iter()
+        .map(|&(pe, id, c)| json!({"pe": pe, "mark": program.marks[id as usize], "cycle": c, "us": us(c)}))
+        .collect();
+    let wall = o.wall_seconds.max(1e-9);
+    json!({
+        "torsim_version": crate::VERSION,
+        "git_revision": crate::GIT_REVISION,
+        "seed": p.seed,
+        "topology": {
+            "shape": p.shape,
+            "nodes": t.nodes(),
+            "diameter": t.diameter(),
+            "average_distance": t.average_distance(),
+            "bisection_links": t.bisection_links(),
+        },
+        "program": {
+            "file": file.display().to_string(),
+            "end_cycle": o.end_cycle,
+            "end_us": us(o.end_cycle),
+            "cycles": o.cycles,
+        },
+        "marks": marks,
+        "packets": {
+            "packets_injected": s.packets_injected,
+            "flits_injected": s.flits_injected,
+            "packets_delivered": s.packets_delivered,
+            "flits_delivered": s.flits_delivered,
+        },
+        "latency_cycles": latency(&s.latency, p, false),
+        "network_latency_cycles": latency(&s.network_latency, p, false),
+        "latency_ns": latency(&s.latency, p, true),
+        "network_latency_ns": latency(&s.network_latency, p, true),
+        "flit_hops": s.flit_hops,
+        "performance": {
+            "wall_seconds": o.wall_seconds,
+            "router_cycles_per_second": o.cycles as f64 * t.nodes() as f64 / wall,
+            "flit_hops_per_second": s.flit_hops as f64 / wall,
+            "events_per_second": s.events as f64 / wall,
+            "events": s.events,
+            "threads": threads,
+            "partitions": o.partitions,
+            "windows": o.windows,
+        },
+        "config": config,
+    })
+}
+
+/// A short human summary of a program run.
+pub fn program_summary(
+    p: &Params,
+    o: &crate::engine::sim::ProgramOutcome,
+    program: &crate::traffic::program::Program,
+    file: &std::path::Path,
+) -> String {
+    let us = |c: u64| c as f64 / p.clock_hz * 1e6;
+    let mut s = format!(
+        "{}: {} PEs finished at cycle {} ({:.3} us); network empty at cycle {}\n",
+        file.display(),
+        p.nodes(),
+        o.end_cycle,
+        us(o.end_cycle),
+        o.cycles
+    );
+    s += &format!(
+        "  packets      {} delivered, latency mean {:.1} cycles ({:.1} ns), max {}\n",
+        o.stats.packets_delivered,
+        o.stats.latency.mean(),
+        p.cycles_to_ns(o.stats.latency.mean()),
+        o.stats.latency.max()
+    );
+    let shown = o.marks.len().min(20);
+    for &(pe, id, c) in &o.marks[..shown] {
+        s += &format!(
+            "  mark  PE {pe:<5} {:<16} cycle {c:<10} {:.3} us\n",
+            program.marks[id as usize],
+            us(c)
+        );
+    }
+    if o.marks.len() > shown {
+        s += &format!("  ... {} marks in all (see --out)\n", o.marks.len());
+    }
+    s
+}

@@ -72,7 +72,9 @@ impl VcSet {
 #[inline]
 fn link_ready(spec: &RouterSpec, p: &OutPort, port: usize, t: u64) -> bool {
     match spec.link_rate {
-        Some(r) if port < spec.np => (p.tokens + (t - p.last) * r.num).min(r.den + r.num - 1) >= r.den,
+        Some(r) if port < spec.np => {
+            (p.tokens + (t - p.last) * r.num).min(r.den + r.num - 1) >= r.den
+        }
         _ => true,
     }
 }

@@ -257,6 +257,13 @@ fn compile(
                 Ok(v as u64)
             }
         };
+        let two = |e: &str| -> Result<(u64, u64), String> {
+            let (d, b) = eval_two(e, me, npes, params)?;
+            if d < 0 || b < 0 {
+                return Err(format!("negative target or size ({d}, {b})"));
+            }
+            Ok((d as u64, b as u64))
+        };
         let flag = |e: &str| -> Result<u16, String> {
             let v = num(e)?;
             if (0..MAX_FLAGS as i64).contains(&v) {
@@ -271,12 +278,12 @@ fn compile(
                     Some((a, f)) => (a.trim(), Some(flag(f.trim()).map_err(err)?)),
                     None => (rest, None),
                 };
-                let (d, b) = split_two(args).ok_or_else(|| err("expected `put DEST BYTES [flag F]`".into()))?;
-                Op::Put { dest: nonneg(d, "the target PE").map_err(err)? as u32, bytes: nonneg(b, "the size").map_err(err)?, flag: fl }
+                let (d, b) = two(args).map_err(|e| err(format!("{e}; expected `put DEST BYTES [flag F]`")))?;
+                Op::Put { dest: d as u32, bytes: b, flag: fl }
             }
             "get" => {
-                let (d, b) = split_two(rest).ok_or_else(|| err("expected `get DEST BYTES`".into()))?;
-                Op::Get { dest: nonneg(d, "the target PE").map_err(err)? as u32, bytes: nonneg(b, "the size").map_err(err)? }
+                let (d, b) = two(rest).map_err(|e| err(format!("{e}; expected `get DEST BYTES`")))?;
+                Op::Get { dest: d as u32, bytes: b }
             }
             "barrier" if rest.is_empty() => Op::Barrier,
             "quiet" if rest.is_empty() => Op::Quiet,
@@ -321,23 +328,31 @@ fn compile(
     Ok(ops)
 }
 
-/// Splits `a b` where each part may be a parenthesised expression with spaces.
-fn split_two(s: &str) -> Option<(&str, &str)> {
-    let mut depth = 0i32;
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            c if c.is_whitespace() && depth == 0 => {
-                let (a, b) = (s[..i].trim(), s[i..].trim());
-                if !a.is_empty() && !b.is_empty() {
-                    return Some((a, b));
-                }
-            }
-            _ => {}
-        }
+/// Evaluates two expressions written one after the other (`($me + 1) % $npes 64`):
+/// the first ends where no operator joins the next token to it.
+fn eval_two(
+    s: &str,
+    me: usize,
+    npes: usize,
+    params: &BTreeMap<String, i64>,
+) -> Result<(i64, i64), String> {
+    let toks = tokenize(s)?;
+    let mut p = Parser {
+        toks: &toks,
+        pos: 0,
+        me: me as i64,
+        npes: npes as i64,
+        params,
+    };
+    let a = p.expr()?;
+    if p.pos == toks.len() {
+        return Err("expected two values".into());
     }
-    None
+    let b = p.expr()?;
+    if p.pos != toks.len() {
+        return Err(format!("`{s}`: unexpected `{}`", toks[p.pos]));
+    }
+    Ok((a, b))
 }
 
 /// Evaluates an integer expression: literals, `$name`, `+ - * / %`, parentheses.

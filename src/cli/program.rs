@@ -1,0 +1,72 @@
+//! `torsim run` for configs whose `[workload]` names a program file.
+
+use super::{ConfigArgs, phase_name, progress_bar, write_file};
+use std::path::Path;
+use torsim::config::{Config, Params};
+use torsim::engine::comm::LocalComm;
+use torsim::engine::sim::{Progress, RunOptions};
+use torsim::report;
+use torsim::run::run_program;
+use torsim::traffic::program::Program;
+
+/// Resolves `file` relative to the config's directory, as users expect of paths in a
+/// config, falling back to the working directory.
+pub fn resolve(cfg: &ConfigArgs, file: &str) -> std::path::PathBuf {
+    let rel = cfg.config.parent().unwrap_or(Path::new(".")).join(file);
+    if rel.exists() {
+        rel
+    } else {
+        Path::new(file).to_path_buf()
+    }
+}
+
+pub fn run(
+    cfg: &ConfigArgs,
+    config: &Config,
+    params: &Params,
+    file: &str,
+    opts: &RunOptions,
+    out: Option<&Path>,
+    json: bool,
+    skip_deadlock_check: bool,
+) -> Result<(), String> {
+    let path = resolve(cfg, file);
+    let program =
+        Program::load(&path, params.nodes(), params.clock_hz, &[]).map_err(|e| e.to_string())?;
+    let pb = progress_bar(0, "program");
+    let mut progress = |pr: Progress| {
+        if let Some(pb) = &pb {
+            pb.set_message(phase_name(pr.phase));
+            pb.set_length(pr.cycle);
+            pb.set_position(pr.cycle);
+        }
+    };
+    let outcome = run_program(
+        params,
+        &program,
+        opts,
+        Box::new(LocalComm),
+        skip_deadlock_check,
+        &mut progress,
+    );
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    let outcome = outcome.map_err(|e| e.to_string())?;
+    let v = report::program_json(config, params, &outcome, &program, &path, opts.threads);
+    if let Some(path) = out {
+        write_file(
+            path,
+            &(serde_json::to_string_pretty(&v).expect("JSON") + "\n"),
+        )?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
+    } else {
+        print!(
+            "{}",
+            report::program_summary(params, &outcome, &program, &path)
+        );
+    }
+    Ok(())
+}
