@@ -78,6 +78,7 @@ pub fn component_rng(seed: u64, component: u64, stream: u64) -> Xoshiro256PlusPl
 pub fn record_delivery(s: &mut Stats, at: u64, f: &Flit, window: (u64, u64), record_ids: bool) {
     s.packets_delivered += 1;
     s.flits_delivered += f.len as u64;
+    s.payload_bytes_delivered += f.payload as u64;
     s.last_delivery = s.last_delivery.max(at);
     if at >= window.0 && at < window.1 {
         s.window_flits_delivered += f.len as u64;

@@ -232,6 +232,7 @@ pub fn program_json(
             "flits_injected": s.flits_injected,
             "packets_delivered": s.packets_delivered,
             "flits_delivered": s.flits_delivered,
+            "payload_bytes_delivered": s.payload_bytes_delivered,
         },
         "latency_cycles": latency(&s.latency, p, false),
         "network_latency_cycles": latency(&s.network_latency, p, false),

@@ -19,6 +19,8 @@ pub struct Stats {
     pub flits_injected: u64,
     pub packets_delivered: u64,
     pub flits_delivered: u64,
+    /// Payload bytes of delivered packets (node programs).
+    pub payload_bytes_delivered: u64,
     /// Packets dropped from source queues when injection stopped (never injected).
     pub packets_abandoned: u64,
     pub latency: Histogram,
@@ -41,6 +43,7 @@ impl Stats {
         self.flits_injected += o.flits_injected;
         self.packets_delivered += o.packets_delivered;
         self.flits_delivered += o.flits_delivered;
+        self.payload_bytes_delivered += o.payload_bytes_delivered;
         self.packets_abandoned += o.packets_abandoned;
         self.latency.merge(&o.latency);
         self.network_latency.merge(&o.network_latency);
