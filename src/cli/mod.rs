@@ -192,9 +192,11 @@ fn run_command(cmd: Command) -> Result<(), String> {
                     &params,
                     file,
                     &opts,
-                    out.as_deref(),
-                    json,
-                    skip_deadlock_check,
+                    program::Output {
+                        out: out.as_deref(),
+                        json,
+                        skip_deadlock_check,
+                    },
                 );
             }
             let total = params.warmup_cycles + params.measure_cycles;

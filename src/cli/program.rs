@@ -20,16 +20,26 @@ pub fn resolve(cfg: &ConfigArgs, file: &str) -> std::path::PathBuf {
     }
 }
 
+/// How the results of a run are to be produced.
+pub struct Output<'a> {
+    pub out: Option<&'a Path>,
+    pub json: bool,
+    pub skip_deadlock_check: bool,
+}
+
 pub fn run(
     cfg: &ConfigArgs,
     config: &Config,
     params: &Params,
     file: &str,
     opts: &RunOptions,
-    out: Option<&Path>,
-    json: bool,
-    skip_deadlock_check: bool,
+    o: Output,
 ) -> Result<(), String> {
+    let Output {
+        out,
+        json,
+        skip_deadlock_check,
+    } = o;
     let path = resolve(cfg, file);
     let program =
         Program::load(&path, params.nodes(), params.clock_hz, &[]).map_err(|e| e.to_string())?;
