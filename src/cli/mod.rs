@@ -2,6 +2,7 @@
 
 mod bench;
 mod program;
+mod spmv;
 mod sweep;
 
 use clap::{Args, Parser, Subcommand};
@@ -93,6 +94,8 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// SpMV exchanges (alltoall, allgather) over a range of node counts.
+    Spmv(spmv::SpmvArgs),
     /// Compare the model with measured (or planned) hardware figures.
     Validate {
         /// Config to validate [default: the one the reference names].
@@ -304,6 +307,7 @@ fn run_command(cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Spmv(args) => spmv::run(args),
         Command::Micro {
             name,
             config,

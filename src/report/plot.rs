@@ -62,3 +62,135 @@ pub fn line_plot(
     root.present().map_err(|x| e(&x))?;
     Ok(())
 }
+
+/// A log-log plot of named series (e.g. speedup against node count).
+pub fn log_log_plot(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<(), String> {
+    let pts: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|(_, s)| s.iter().copied())
+        .filter(|p| p.0 > 0.0 && p.1 > 0.0)
+        .collect();
+    if pts.is_empty() {
+        return Err("nothing to plot".into());
+    }
+    let (x0, x1) = pts
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = pts
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let root = SVGBackend::new(path, (800, 560)).into_drawing_area();
+    let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
+    root.fill(&WHITE).map_err(|x| e(&x))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(
+            (x0 / 1.3..x1 * 1.3).log_scale(),
+            (y0 / 1.5..y1 * 1.5).log_scale(),
+        )
+        .map_err(|x| e(&x))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(|x| e(&x))?;
+    for (i, (name, s)) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(s.iter().copied(), color.stroke_width(2)))
+            .map_err(|x| e(&x))?
+            .label(name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart
+            .draw_series(s.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(|x| e(&x))?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(|x| e(&x))?;
+    root.present().map_err(|x| e(&x))?;
+    Ok(())
+}
+
+/// Stacked bars, one per category, each split into named parts (e.g. compute and
+/// communication time per node count).
+pub fn stacked_bars(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    categories: &[String],
+    parts: &[(String, Vec<f64>)],
+) -> Result<(), String> {
+    let n = categories.len();
+    if n == 0 {
+        return Err("nothing to plot".into());
+    }
+    let top = (0..n)
+        .map(|i| parts.iter().map(|p| p.1[i]).sum::<f64>())
+        .fold(0.0, f64::max);
+    let root = SVGBackend::new(path, (800, 560)).into_drawing_area();
+    let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
+    root.fill(&WHITE).map_err(|x| e(&x))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..n as f64, 0.0..top * 1.1 + 1e-12)
+        .map_err(|x| e(&x))?;
+    let cats = categories.to_vec();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| cats.get(x.floor() as usize).cloned().unwrap_or_default())
+        .x_desc("nodes")
+        .y_desc(y_label)
+        .draw()
+        .map_err(|x| e(&x))?;
+    let mut base = vec![0.0; n];
+    for (k, (name, vals)) in parts.iter().enumerate() {
+        let color = Palette99::pick(k).to_rgba();
+        let bars: Vec<_> = (0..n)
+            .map(|i| {
+                let r = Rectangle::new(
+                    [
+                        (i as f64 + 0.15, base[i]),
+                        (i as f64 + 0.85, base[i] + vals[i]),
+                    ],
+                    color.filled(),
+                );
+                base[i] += vals[i];
+                r
+            })
+            .collect();
+        chart
+            .draw_series(bars)
+            .map_err(|x| e(&x))?
+            .label(name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(|x| e(&x))?;
+    root.present().map_err(|x| e(&x))?;
+    Ok(())
+}

@@ -29,6 +29,7 @@ pub mod generator;
 pub mod partition;
 pub mod stats;
 pub mod transfer;
+pub mod workload;
 
 pub use cache::{
     CacheOutcome, CacheReport, cache_file, default_cache_dir, store, transfer_matrix_cached,

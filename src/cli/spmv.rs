@@ -1,0 +1,409 @@
+//! `torsim spmv`: SpMV exchanges on the simulated network, over a range of node counts.
+
+use super::{ConfigArgs, load, progress_bar, write_file};
+use clap::Args;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use torsim::config::units::{Duration, parse_duration};
+use torsim::engine::comm::LocalComm;
+use torsim::engine::sim::RunOptions;
+use torsim::report::plot;
+use torsim::run::run_program;
+use torsim::spmv::workload::{Algorithm, balanced_shape, bisection_bytes, exchange_program};
+use torsim::spmv::{
+    ElementEncoding, MatrixSpec, Stripes, default_cache_dir, transfer_matrix_cached,
+};
+use torsim::topology::Torus;
+
+#[derive(Args)]
+pub struct SpmvArgs {
+    #[command(flatten)]
+    cfg: ConfigArgs,
+    /// SpMV parameters file (a `[spmv]` table, e.g. traffic/spmv-alltoall.toml); flags
+    /// below override it.
+    #[arg(long)]
+    workload: Option<PathBuf>,
+    /// Node counts, e.g. 8,16,32 [default: 8,16,...,2048].
+    #[arg(long, value_delimiter = ',')]
+    nodes: Option<Vec<usize>>,
+    /// alltoall, allgather (ring) or allgather-doubling; several with commas.
+    #[arg(long, value_delimiter = ',')]
+    algorithm: Option<Vec<String>>,
+    /// Torus dimensions: 3 or 4 (default: those of the config's shape).
+    #[arg(long)]
+    dims: Option<usize>,
+    /// Matrix size n.
+    #[arg(long)]
+    n: Option<u64>,
+    /// Nonzeros per row.
+    #[arg(long)]
+    d: Option<u32>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Time of one nonzero (add + multiply) on one node, e.g. "4.6 ns".
+    #[arg(long)]
+    nonzero_time: Option<String>,
+    /// Iterations reported (one exchange is simulated; every iteration moves the same data).
+    #[arg(long)]
+    iterations: Option<u64>,
+    #[arg(long)]
+    element_bytes: Option<u32>,
+    #[arg(long)]
+    index_bytes: Option<u32>,
+    /// Write the JSON result here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Directory for the CSV and SVG plots.
+    #[arg(long, default_value = "out")]
+    out_dir: PathBuf,
+    /// Base name of the outputs [default: spmv-<config stem>].
+    #[arg(long)]
+    name: Option<String>,
+    /// Where computed transfer matrices are kept [default: $TORSIM_CACHE or target/torsim-cache].
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SpmvFile {
+    spmv: SpmvSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SpmvSection {
+    n: Option<u64>,
+    d: Option<u32>,
+    seed: Option<u64>,
+    element_bytes: Option<u32>,
+    index_bytes: Option<u32>,
+    nonzero_time: Option<String>,
+    iterations: Option<u64>,
+    algorithm: Option<Vec<String>>,
+    nodes: Option<Vec<usize>>,
+    dims: Option<usize>,
+}
+
+pub fn run(a: SpmvArgs) -> Result<(), String> {
+    let file: SpmvSection = match &a.workload {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let f: SpmvFile = toml::from_str(&text)
+                .map_err(|e| format!("{}: {}", p.display(), e.message().trim()))?;
+            f.spmv
+        }
+        None => SpmvSection::default(),
+    };
+    let (config, base) = load(&a.cfg)?;
+    let n = a.n.or(file.n).unwrap_or(10_240_000);
+    let d = a.d.or(file.d).unwrap_or(10);
+    let seed = a.seed.or(file.seed).unwrap_or(1);
+    let iterations = a.iterations.or(file.iterations).unwrap_or(100);
+    let enc = ElementEncoding {
+        element_bytes: a.element_bytes.or(file.element_bytes).unwrap_or(8),
+        index_bytes: a.index_bytes.or(file.index_bytes).unwrap_or(0),
+    };
+    let t_nz = a
+        .nonzero_time
+        .clone()
+        .or(file.nonzero_time)
+        .unwrap_or_else(|| "4.6 ns".into());
+    let t_nz = match parse_duration(&t_nz)? {
+        Duration::Seconds(s) => s,
+        Duration::Cycles(_) => {
+            return Err(format!(
+                "--nonzero-time `{t_nz}`: give a time such as \"4.6 ns\""
+            ));
+        }
+    };
+    let dims = a.dims.or(file.dims).unwrap_or(base.shape.len());
+    if !(1..=8).contains(&dims) {
+        return Err(format!("--dims {dims}: expected 1 to 8"));
+    }
+    let nodes = a
+        .nodes
+        .clone()
+        .or(file.nodes)
+        .unwrap_or_else(|| (3..=11).map(|k| 1usize << k).collect());
+    let algs: Vec<Algorithm> = a
+        .algorithm
+        .clone()
+        .or(file.algorithm)
+        .unwrap_or_else(|| vec!["alltoall".into()])
+        .iter()
+        .map(|s| {
+            Algorithm::parse(s).ok_or_else(|| {
+                format!("unknown algorithm `{s}`; expected alltoall, allgather, allgather-doubling")
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let spec = MatrixSpec::new(n, d, seed).map_err(|e| e.to_string())?;
+    let cache = a.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let t1 = n as f64 * d as f64 * t_nz;
+    let total_points = (nodes.len() * algs.len()) as u64;
+    let pb = progress_bar(total_points, "spmv");
+    let mut points: Vec<Value> = Vec::new();
+    for &alg in &algs {
+        for &p in &nodes {
+            if let Some(pb) = &pb {
+                pb.set_message(format!("{} p={p}", alg.name()));
+            }
+            let shape = balanced_shape(p, dims);
+            if shape.is_empty() {
+                return Err(format!("{p} nodes cannot form a torus"));
+            }
+            let mut set = a.cfg.set.clone();
+            set.push(format!("topology.shape={shape:?}"));
+            let (_, params) = load(&ConfigArgs {
+                config: a.cfg.config.clone(),
+                set,
+            })?;
+            let stripes = Stripes::new(n, p).map_err(|e| e.to_string())?;
+            let tm = if alg == Algorithm::Alltoall {
+                Some(
+                    transfer_matrix_cached(&spec, p, &cache)
+                        .map_err(|e| e.to_string())?
+                        .0,
+                )
+            } else {
+                None
+            };
+            let prog = exchange_program(alg, &stripes, tm.as_ref(), enc)?;
+            let opts = RunOptions {
+                threads: a.threads,
+                partitions: a.threads,
+                check: false,
+            };
+            let o = run_program(
+                &params,
+                &prog,
+                &opts,
+                Box::new(LocalComm),
+                false,
+                &mut |_| {},
+            )
+            .map_err(|e| format!("{} nodes: {e}", p))?;
+            let (s, e) = mark_span(&o.marks, &prog);
+            let comm = (e - s) as f64 / params.clock_hz;
+            let rows_max = (0..p).map(|i| stripes.len(i)).max().unwrap_or(0);
+            let compute = rows_max as f64 * d as f64 * t_nz;
+            let total = comm + compute;
+            let mut v = json!({
+                "algorithm": alg.name(),
+                "nodes": p,
+                "shape": shape,
+                "comm_seconds_per_iteration": comm,
+                "compute_seconds_per_iteration": compute,
+                "total_seconds_per_iteration": total,
+                "comm_seconds_for_iterations": comm * iterations as f64,
+                "total_seconds_for_iterations": total * iterations as f64,
+                "gflops": 2.0 * n as f64 * d as f64 / total / 1e9,
+                "speedup": t1 / total,
+                "payload_bytes": o.stats.payload_bytes_delivered,
+                "simulated_cycles": o.cycles,
+                "wall_seconds": o.wall_seconds,
+            });
+            if let Some(tm) = &tm {
+                let t = Torus::new(&shape);
+                let link = link_payload_bytes_per_second(&params);
+                let bound =
+                    bisection_bytes(tm, &shape, enc) as f64 / (t.bisection_links() as f64 * link);
+                v["bisection_bound_seconds_per_iteration"] = json!(bound);
+                v["comm_over_bisection_bound"] = json!(comm / bound);
+                v["remote_elements"] = json!(tm.total_remote());
+            }
+            points.push(v);
+            if let Some(pb) = &pb {
+                pb.inc(1);
+            }
+        }
+    }
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    let doc = json!({
+        "torsim_version": torsim::VERSION,
+        "git_revision": torsim::GIT_REVISION,
+        "matrix": {"n": n, "d": d, "seed": seed, "generator_version": torsim::spmv::GENERATOR_VERSION},
+        "element_bytes": enc.element_bytes,
+        "index_bytes": enc.index_bytes,
+        "nonzero_seconds": t_nz,
+        "single_node_seconds_per_iteration": t1,
+        "iterations": iterations,
+        "simulated_iterations": 1,
+        "note": "one exchange is simulated per point; every iteration moves the same data, so times for all iterations are that exchange times the iteration count",
+        "points": points,
+        "config": config,
+    });
+    print_table(&points, iterations);
+    let stem = a.name.clone().unwrap_or_else(|| {
+        format!(
+            "spmv-{}",
+            a.cfg
+                .config
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default()
+        )
+    });
+    if let Some(out) = &a.out {
+        write_file(
+            out,
+            &(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"),
+        )?;
+    }
+    write_outputs(&a.out_dir, &stem, &points)?;
+    Ok(())
+}
+
+fn mark_span(marks: &[(u32, u16, u64)], prog: &torsim::traffic::program::Program) -> (u64, u64) {
+    let id = |name: &str| prog.marks.iter().position(|m| m == name).map(|i| i as u16);
+    let (sid, eid) = (id("start"), id("end"));
+    let s = marks
+        .iter()
+        .filter(|m| Some(m.1) == sid)
+        .map(|m| m.2)
+        .min()
+        .unwrap_or(0);
+    let e = marks
+        .iter()
+        .filter(|m| Some(m.1) == eid)
+        .map(|m| m.2)
+        .max()
+        .unwrap_or(s);
+    (s, e)
+}
+
+/// Net (payload) bandwidth of one link direction with full-size packets.
+fn link_payload_bytes_per_second(p: &torsim::config::Params) -> f64 {
+    let m = p.node.max_payload;
+    let wire = p.packet_flits_for(m) as f64 * p.flit_bytes as f64;
+    p.link_bytes_per_second * m as f64 / wire
+}
+
+fn print_table(points: &[Value], iterations: u64) {
+    println!(
+        "{:<18} {:>6} {:>12} {:>14} {:>14} {:>14} {:>10} {:>9} {:>12}",
+        "algorithm",
+        "nodes",
+        "shape",
+        "comm s/iter",
+        "compute s/iter",
+        format!("total {iterations} it"),
+        "GFlops",
+        "speedup",
+        "comm/bound"
+    );
+    for v in points {
+        let shape: Vec<String> = v["shape"]
+            .as_array()
+            .map(|a| a.iter().map(|x| x.to_string()).collect())
+            .unwrap_or_default();
+        println!(
+            "{:<18} {:>6} {:>12} {:>14.6e} {:>14.6e} {:>14.4} {:>10.2} {:>9.1} {:>12}",
+            v["algorithm"].as_str().unwrap_or(""),
+            v["nodes"],
+            shape.join("x"),
+            v["comm_seconds_per_iteration"].as_f64().unwrap_or(0.0),
+            v["compute_seconds_per_iteration"].as_f64().unwrap_or(0.0),
+            v["total_seconds_for_iterations"].as_f64().unwrap_or(0.0),
+            v["gflops"].as_f64().unwrap_or(0.0),
+            v["speedup"].as_f64().unwrap_or(0.0),
+            v.get("comm_over_bisection_bound")
+                .and_then(Value::as_f64)
+                .map(|r| format!("{r:.2}"))
+                .unwrap_or("-".into()),
+        );
+    }
+}
+
+fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut csv = String::from(
+        "algorithm,nodes,shape,comm_seconds_per_iteration,compute_seconds_per_iteration,total_seconds_per_iteration,gflops,speedup,bisection_bound_seconds_per_iteration\n",
+    );
+    for v in points {
+        let shape: Vec<String> = v["shape"]
+            .as_array()
+            .map(|a| a.iter().map(|x| x.to_string()).collect())
+            .unwrap_or_default();
+        csv += &format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            v["algorithm"].as_str().unwrap_or(""),
+            v["nodes"],
+            shape.join("x"),
+            v["comm_seconds_per_iteration"],
+            v["compute_seconds_per_iteration"],
+            v["total_seconds_per_iteration"],
+            v["gflops"],
+            v["speedup"],
+            v.get("bisection_bound_seconds_per_iteration")
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
+        );
+    }
+    let csv_path = dir.join(format!("{stem}.csv"));
+    write_file(&csv_path, &csv)?;
+    let mut algs: Vec<&str> = points
+        .iter()
+        .filter_map(|v| v["algorithm"].as_str())
+        .collect();
+    algs.dedup();
+    let series: Vec<(String, Vec<(f64, f64)>)> = algs
+        .iter()
+        .map(|a| {
+            let pts = points
+                .iter()
+                .filter(|v| v["algorithm"].as_str() == Some(a))
+                .map(|v| {
+                    (
+                        v["nodes"].as_f64().unwrap_or(0.0),
+                        v["speedup"].as_f64().unwrap_or(0.0),
+                    )
+                })
+                .collect();
+            (a.to_string(), pts)
+        })
+        .collect();
+    let sp = dir.join(format!("{stem}-speedup.svg"));
+    plot::log_log_plot(
+        &sp,
+        "SpMV speedup",
+        "nodes",
+        "speedup over one node",
+        &series,
+    )?;
+    let first = algs.first().copied().unwrap_or("alltoall");
+    let pts: Vec<&Value> = points
+        .iter()
+        .filter(|v| v["algorithm"].as_str() == Some(first))
+        .collect();
+    let cats: Vec<String> = pts.iter().map(|v| v["nodes"].to_string()).collect();
+    let comp: Vec<f64> = pts
+        .iter()
+        .map(|v| v["compute_seconds_per_iteration"].as_f64().unwrap_or(0.0))
+        .collect();
+    let comm: Vec<f64> = pts
+        .iter()
+        .map(|v| v["comm_seconds_per_iteration"].as_f64().unwrap_or(0.0))
+        .collect();
+    let pf = dir.join(format!("{stem}-profile.svg"));
+    plot::stacked_bars(
+        &pf,
+        &format!("SpMV time per iteration ({first})"),
+        "seconds per iteration",
+        &cats,
+        &[("compute".into(), comp), ("communication".into(), comm)],
+    )?;
+    eprintln!(
+        "wrote {}, {}, {}",
+        csv_path.display(),
+        sp.display(),
+        pf.display()
+    );
+    Ok(())
+}
