@@ -167,7 +167,7 @@ impl<E: Endpoint> Partition<E> {
                 self.last_run[c as usize] = t;
                 self.stats.events += 1;
                 let l = (c / 2) as usize;
-                if c % 2 == 0 {
+                if c.is_multiple_of(2) {
                     let work = self.routers[l].step(
                         t,
                         &sh.rspec,

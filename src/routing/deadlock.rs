@@ -24,9 +24,12 @@ pub struct CdgReport {
     pub cycle: Option<Vec<String>>,
 }
 
+/// One routing step at a router: (in port, in bits, out port, out bits, class).
+type Transition = (usize, u8, usize, u8, u8);
+
 /// Every (in port, in bits) -> (out port, out bits) transition routing can make at each
 /// router, found by walking the route of every source/destination pair and class.
-fn transitions(r: &Routing, classes: usize) -> Vec<Vec<(usize, u8, usize, u8, u8)>> {
+fn transitions(r: &Routing, classes: usize) -> Vec<Vec<Transition>> {
     let t = r.torus();
     let n = t.nodes();
     let np = t.network_ports();
@@ -34,7 +37,7 @@ fn transitions(r: &Routing, classes: usize) -> Vec<Vec<(usize, u8, usize, u8, u8
     let stride_in = 2 * np * 2 * classes;
     let per_node = (np + 1) * stride_in;
     let mut seen = vec![false; n * per_node];
-    let mut out: Vec<Vec<(usize, u8, usize, u8, u8)>> = vec![Vec::new(); n];
+    let mut out: Vec<Vec<Transition>> = vec![Vec::new(); n];
     for class in 0..classes as u8 {
         for src in 0..n {
             for dest in 0..n {

@@ -69,7 +69,7 @@ impl Torus {
         let d = port / 2;
         let k = self.shape[d];
         let c = self.coord(node, d);
-        let nc = if port % 2 == 0 {
+        let nc = if port.is_multiple_of(2) {
             (c + 1) % k
         } else {
             (c + k - 1) % k
@@ -149,7 +149,7 @@ impl Torus {
     pub fn crosses_dateline(&self, node: usize, port: usize) -> bool {
         let d = port / 2;
         let c = self.coord(node, d);
-        if port % 2 == 0 {
+        if port.is_multiple_of(2) {
             c == self.shape[d] - 1
         } else {
             c == 0
