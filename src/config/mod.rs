@@ -84,19 +84,35 @@ pub fn load_str(
         toml::from_str(text).map_err(|e| with_file(toml_error(text, &e)))?;
     // Type-check the file as written, so errors point at its lines.
     let _: Config = toml::from_str(text).map_err(|e| with_file(toml_error(text, &e)))?;
+    let set_error = |o: &str, e: toml::de::Error| ConfigError {
+        file: None,
+        line: None,
+        key: Some(format!("--set {o}")),
+        message: clean_message(e.message()),
+    };
     for o in overrides {
-        apply_override(&mut table, o)?;
+        apply_override(&mut table, o).map_err(with_file)?;
+        // Type-check after each override, so an error names the override at fault.
+        let _: Config = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e| with_file(set_error(o, e)))?;
     }
     let config: Config = toml::Value::Table(table)
         .try_into()
-        .map_err(|e: toml::de::Error| ConfigError {
-            file: None,
-            line: None,
-            key: Some("--set".into()),
-            message: clean_message(e.message()),
-        })?;
+        .map_err(|e| with_file(set_error("", e)))?;
     let params = Params::resolve(&config).map_err(|mut e| {
-        e.line = e.key.as_deref().and_then(|k| find_key_line(text, k));
+        // A value that came from `--set` is blamed on the override, not on a line of
+        // the file (which may set the same key to something else).
+        let set_by = e.key.as_deref().and_then(|k| {
+            overrides
+                .iter()
+                .rev()
+                .find(|o| o.split_once('=').is_some_and(|(ok, _)| ok.trim() == k))
+        });
+        match set_by {
+            Some(o) => e.key = Some(format!("--set {o}")),
+            None => e.line = e.key.as_deref().and_then(|k| find_key_line(text, k)),
+        }
         with_file(e)
     })?;
     Ok((config, params))
@@ -110,7 +126,17 @@ fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
     let line = e
         .span()
         .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    let key = line.and_then(|l| key_at_line(text, l));
+    // A missing field is reported on the table that lacks it; for the top-level table
+    // that is the whole file, not whatever key happens to be on its first line.
+    let is_header = |l: usize| {
+        text.lines()
+            .nth(l - 1)
+            .is_some_and(|t| t.trim().starts_with('['))
+    };
+    let (line, key) = match line {
+        Some(l) if e.message().starts_with("missing field") && !is_header(l) => (None, None),
+        _ => (line, line.and_then(|l| key_at_line(text, l))),
+    };
     ConfigError {
         file: None,
         line,

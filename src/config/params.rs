@@ -296,6 +296,13 @@ impl Params {
             t.packet_flits,
             "a packet length in flits",
         )?;
+        // Flits carry their packet's length and their index in it as `u16`.
+        if packet_flits > u16::MAX as usize {
+            return Err(ConfigError::new(
+                "traffic.packet_flits",
+                format!("at most {} flits per packet, got {packet_flits}", u16::MAX),
+            ));
+        }
         if !(t.injection_rate.is_finite() && t.injection_rate >= 0.0) {
             return Err(ConfigError::new(
                 "traffic.injection_rate",

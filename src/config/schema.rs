@@ -412,7 +412,7 @@ pub struct TrafficConfig {
     /// Offered load in flits per node per cycle (Bernoulli packet arrivals).
     #[serde(default = "default_rate")]
     pub injection_rate: f64,
-    /// Packet length in flits, header included.
+    /// Packet length in flits, header included (at most 65535).
     #[serde(default = "one_i64")]
     pub packet_flits: i64,
     /// Hot-spot nodes (for `pattern = "hotspot"`).

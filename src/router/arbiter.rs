@@ -24,7 +24,10 @@ pub fn pick(kind: ArbiterKind, reqs: &[Request], ptr: u16, n: u16) -> usize {
     match kind {
         ArbiterKind::RoundRobin => {
             let n = n as u32;
-            let key = |r: &Request| (r.idx as u32 + n - ptr as u32 - 1) % n;
+            // Index order starting after `ptr`; a pointer outside `0..n` (the initial
+            // `u16::MAX`: no winner yet) starts at index 0.
+            let start = if (ptr as u32) < n { ptr as u32 + 1 } else { 0 };
+            let key = |r: &Request| (r.idx as u32 + n - start) % n;
             let mut best = 0;
             for i in 1..reqs.len() {
                 if key(&reqs[i]) < key(&reqs[best]) {
@@ -72,6 +75,21 @@ mod tests {
         assert_eq!(pick(ArbiterKind::RoundRobin, &reqs, 3, 8), 2);
         assert_eq!(pick(ArbiterKind::RoundRobin, &reqs, 5, 8), 0);
         assert_eq!(pick(ArbiterKind::RoundRobin, &reqs, 7, 8), 0);
+    }
+
+    #[test]
+    fn round_robin_without_a_previous_winner_starts_at_zero() {
+        // `u16::MAX` is the initial pointer of every arbiter. It used to be subtracted
+        // from `n`, which overflowed (a panic in debug builds) and, in release builds,
+        // wrapped to an arbitrary rotation: with n = 7, index 5 beat index 2.
+        let reqs = [r(2, 0), r(5, 0)];
+        for n in [6, 7, 8, 10, 13] {
+            assert_eq!(
+                pick(ArbiterKind::RoundRobin, &reqs, u16::MAX, n),
+                0,
+                "n = {n}"
+            );
+        }
     }
 
     #[test]

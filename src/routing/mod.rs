@@ -127,7 +127,9 @@ impl Routing {
                             port_count: 1,
                             vc_lo: lo,
                             vc_hi: lo + half,
-                            enters_ring: !same_ring,
+                            // The dateline classes alone break the ring cycles; the
+                            // bubble reservation is for `Bubble` only.
+                            enters_ring: false,
                             bits: b as u8,
                         }
                     }
