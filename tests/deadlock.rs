@@ -98,6 +98,7 @@ fn expect_deadlock(p: &Params, label: &str) {
         &RunOptions {
             check: true,
             partitions: 1,
+            threads: 1,
         },
         true,
         &mut |_| {},

@@ -88,7 +88,7 @@ impl Endpoint for Scripted {
                 class: 0,
                 created: at,
                 measured: true,
-                tag: 0,
+                ..Default::default()
             });
         }
         let (heads, flits) = self.nic.step(t, cx.nic, cx.out, cx.delivered);
@@ -96,7 +96,7 @@ impl Endpoint for Scripted {
         cx.stats.flits_injected += flits;
         for (at, f) in cx.delivered.drain(..) {
             self.log.lock().unwrap().push(Delivery {
-                src: f.src,
+                src: f.src(),
                 dest: f.dest,
                 hops: f.hops,
                 created: f.created,
@@ -140,6 +140,7 @@ fn check_every_pair(mut p: Params, label: &str) {
     let opts = RunOptions {
         check: true,
         partitions: 1,
+        threads: 1,
     };
     let mut engine = Engine::new(&p, 1, &opts, |node, _torus, nic| Scripted {
         nic: Nic::new(node, nic),

@@ -45,6 +45,7 @@ fn transitions(r: &Routing, classes: usize) -> Vec<Vec<Transition>> {
                     continue;
                 }
                 let mut f = Flit {
+                    packet: (src as u64) << 32,
                     dest: dest as u32,
                     len: 1,
                     class,

@@ -72,18 +72,24 @@ impl Routing {
     }
 
     /// The network port a packet at `node` takes next toward `dest`, or `None` at the
-    /// destination. Ties (distance exactly k/2) go the plus way, so every router makes
-    /// the same choice and the direction never flips mid-ring.
+    /// destination. A tie (distance exactly k/2 on an even ring) is broken by the
+    /// parity of `src + dest + dimension`: half of the source/destination pairs go each
+    /// way, which balances the two directions of the ring, and every router of a path
+    /// computes the same choice (after one hop the tie is gone, so the direction never
+    /// flips mid-ring). All packets of one pair take one path, so they stay in order.
     #[inline]
-    pub fn next_port(&self, node: usize, dest: usize) -> Option<usize> {
+    pub fn next_port(&self, node: usize, src: usize, dest: usize) -> Option<usize> {
         let t = &self.torus;
+        let minus = |d: usize, p: usize| {
+            let k = t.shape()[d];
+            2 * p > k || (2 * p == k && (src + dest + d) % 2 == 1)
+        };
         match self.algorithm {
             RoutingAlgorithm::DimensionOrder => {
                 for d in 0..t.dims() {
                     let p = t.plus_distance(node, dest, d);
                     if p != 0 {
-                        let minus = 2 * p > t.shape()[d];
-                        return Some(2 * d + minus as usize);
+                        return Some(2 * d + minus(d, p) as usize);
                     }
                 }
                 None
@@ -91,7 +97,7 @@ impl Routing {
             RoutingAlgorithm::DirectionOrder => {
                 for dir in &self.order {
                     let p = t.plus_distance(node, dest, dir.dim);
-                    if p != 0 && (2 * p > t.shape()[dir.dim]) == dir.minus {
+                    if p != 0 && minus(dir.dim, p) == dir.minus {
                         return Some(Torus::port_of(*dir));
                     }
                 }
@@ -105,7 +111,7 @@ impl Routing {
     pub fn route(&self, node: usize, in_port: usize, flit: &Flit) -> Route {
         let np = self.torus.network_ports();
         let (clo, chi) = self.class_range(flit.class);
-        match self.next_port(node, flit.dest as usize) {
+        match self.next_port(node, flit.src() as usize, flit.dest as usize) {
             None => Route {
                 port_lo: np as u16,
                 port_count: self.ejectors,
@@ -161,7 +167,7 @@ mod tests {
     fn walk(r: &Routing, src: usize, dest: usize) -> Vec<usize> {
         let mut ports = vec![];
         let mut node = src;
-        while let Some(p) = r.next_port(node, dest) {
+        while let Some(p) = r.next_port(node, src, dest) {
             ports.push(p);
             node = r.torus().neighbor(node, p);
             assert!(ports.len() <= r.torus().diameter());
@@ -206,6 +212,8 @@ mod tests {
     fn dateline_switches_class_on_the_wrap_link() {
         let r = routing("", "[4]");
         let mut f = Flit {
+            // From node 3 to node 1 is a tie (2 hops either way); 3 + 1 is even: plus.
+            packet: 3 << 32,
             dest: 1,
             len: 1,
             ..Default::default()

@@ -27,8 +27,17 @@ pub fn config_with(text: &str, overrides: &[&str]) -> (Config, Params) {
 
 /// Runs synthetic traffic with the static deadlock check on; panics on any error.
 pub fn run(p: &Params, partitions: usize, check: bool) -> Outcome {
-    run_synthetic(p, &RunOptions { check, partitions }, false, &mut |_| {})
-        .unwrap_or_else(|e| panic!("run failed: {e}"))
+    run_synthetic(
+        p,
+        &RunOptions {
+            check,
+            partitions,
+            threads: 1,
+        },
+        false,
+        &mut |_| {},
+    )
+    .unwrap_or_else(|e| panic!("run failed: {e}"))
 }
 
 /// The result document without its machine-dependent keys.
