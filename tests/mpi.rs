@@ -219,3 +219,37 @@ fn config_missing_on_one_rank_aborts_the_job() {
         "{stderr}"
     );
 }
+
+/// `torsim sweep` under two ranks: every point is one parallel run; rank 0 writes the
+/// outputs, which match a serial sweep outside `performance`.
+#[test]
+fn sweep_under_two_ranks_matches_serial() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sweep_args = |out: &Path| -> Vec<String> {
+        let mut v = vec![
+            "sweep".to_string(),
+            config("torus-8x8.toml").display().to_string(),
+        ];
+        v.extend(SHORT.iter().map(|s| s.to_string()));
+        v.extend([
+            "--param".into(),
+            "traffic.injection_rate=0.1,0.2".into(),
+            "--name".into(),
+            "s".into(),
+            "--out-dir".into(),
+            out.display().to_string(),
+        ]);
+        v
+    };
+    let serial_dir = dir.path().join("serial");
+    let mut serial = Command::new(bin());
+    serial.args(sweep_args(&serial_dir));
+    assert_ok(&run_with_timeout(serial), "the serial sweep");
+    let mpi_dir = dir.path().join("mpi");
+    let out = mpirun(2, bin(), &sweep_args(&mpi_dir));
+    assert_ok(&out, "mpirun -n 2 sweep");
+    let a = read_json(&serial_dir.join("s.json"));
+    let b = read_json(&mpi_dir.join("s.json"));
+    assert_eq!(b[0]["performance"]["ranks"], 2);
+    assert!(model_part(a) == model_part(b), "the sweeps differ");
+}
