@@ -1,18 +1,20 @@
 //! Command-line interface: argument parsing and the subcommands.
 
 mod bench;
+mod par;
 mod program;
 mod spmv;
 mod sweep;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use par::Par;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use torsim::config::{self, Config, Params};
 use torsim::engine::sim::{Phase, Progress, RunOptions};
 use torsim::report;
-use torsim::run::{RunError, check_routing, run_synthetic};
+use torsim::run::{RunError, check_routing, run_synthetic_on};
 use torsim::topology::{Torus, graph};
 use torsim::traffic::micro::{Micro, MicroParams};
 use torsim::validate;
@@ -49,11 +51,11 @@ enum Command {
         /// Verify that every injected packet is delivered exactly once.
         #[arg(long)]
         check: bool,
-        /// Worker threads; each advances its own partitions.
+        /// Worker threads (per MPI rank); each advances its own partitions.
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Split the network into this many partitions (slabs of the longest
-        /// dimension); default: one per thread.
+        /// dimension); default: one per thread (per thread of every rank under MPI).
         #[arg(long)]
         partitions: Option<usize>,
         /// Print the JSON result on stdout instead of the summary.
@@ -143,12 +145,35 @@ fn phase_name(p: Phase) -> &'static str {
 
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    match run_command(cli.cmd) {
+    let par = match processes(&cli.cmd) {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("torsim: {msg}");
+            return 1;
+        }
+    };
+    let code = match run_command(cli.cmd, &par) {
         Ok(()) => 0,
         Err(msg) => {
-            eprintln!("torsim: {}", msg.trim_end());
+            // Every rank fails with the same error (see `par`); one copy is enough.
+            if par.is_root() {
+                eprintln!("torsim: {}", msg.trim_end());
+            }
             1
         }
+    };
+    // `par` is dropped on return, which finalises MPI before `main` calls
+    // `process::exit` (exiting skips destructors).
+    code
+}
+
+/// The simulating commands join the MPI job when built with the `mpi` feature (a job
+/// of one process without a launcher); the others run on their own.
+#[cfg(feature = "mpi")]
+fn processes(cmd: &Command) -> Result<Par, String> {
+    match cmd {
+        Command::Run { .. } | Command::Sweep(_) | Command::Bench(_) => Par::init_mpi(),
+        _ => Ok(Par::serial()),
     }
 }
 
@@ -160,6 +185,11 @@ fn is_reference(path: &Path) -> bool {
         .is_some_and(|t| t.contains_key("metric"))
 }
 
+#[cfg(not(feature = "mpi"))]
+fn processes(_: &Command) -> Result<Par, String> {
+    Ok(Par::serial())
+}
+
 fn write_file(path: &Path, text: &str) -> Result<(), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -168,7 +198,7 @@ fn write_file(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn run_command(cmd: Command) -> Result<(), String> {
+fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
     match cmd {
         Command::Run {
             cfg,
@@ -179,14 +209,18 @@ fn run_command(cmd: Command) -> Result<(), String> {
             json,
             skip_deadlock_check,
         } => {
-            let (config, params) = load(&cfg)?;
+            let (config, params) = par.agree(load(&cfg))?;
+            par.same_everywhere(
+                "config",
+                &serde_json::to_vec(&config).map_err(|e| e.to_string())?,
+            )?;
             if threads == 0 || partitions == Some(0) {
                 return Err("--threads and --partitions must be at least 1".into());
             }
             if let Some(file) = &config.workload.program {
                 let opts = RunOptions {
                     check,
-                    partitions: partitions.unwrap_or(threads),
+                    partitions: partitions.unwrap_or(threads * par.size()),
                     threads,
                 };
                 return program::run(
@@ -200,10 +234,15 @@ fn run_command(cmd: Command) -> Result<(), String> {
                         json,
                         skip_deadlock_check,
                     },
+                    par,
                 );
             }
             let total = params.warmup_cycles + params.measure_cycles;
-            let pb = progress_bar(total, "warm-up");
+            let pb = if par.is_root() {
+                progress_bar(total, "warm-up")
+            } else {
+                None
+            };
             let mut progress = |pr: Progress| {
                 if let Some(pb) = &pb {
                     pb.set_message(phase_name(pr.phase));
@@ -216,24 +255,43 @@ fn run_command(cmd: Command) -> Result<(), String> {
             }
             let opts = RunOptions {
                 check,
-                partitions: partitions.unwrap_or(threads),
+                partitions: partitions.unwrap_or(threads * par.size()),
                 threads,
             };
-            let outcome = run_synthetic(&params, &opts, skip_deadlock_check, &mut progress)
-                .map_err(|e| match e {
-                    RunError::Sim(s) => s.to_string(),
-                    other => other.to_string(),
-                });
+            let outcome = run_synthetic_on(
+                &params,
+                &opts,
+                par.comm(),
+                skip_deadlock_check,
+                &mut progress,
+            )
+            .map_err(|e| match e {
+                RunError::Sim(s) => s.to_string(),
+                other => other.to_string(),
+            });
             if let Some(pb) = &pb {
                 pb.finish_and_clear();
             }
             let outcome = outcome?;
+            if !par.is_root() {
+                // Rank 0 writes; the others wait to learn whether that worked, so the
+                // whole job fails if it did not.
+                return if par.any(false) {
+                    Err("rank 0 failed to write the result".into())
+                } else {
+                    Ok(())
+                };
+            }
             let v = report::result_json(&config, &params, &outcome, threads);
-            if let Some(path) = &out {
-                write_file(
+            let written = match &out {
+                Some(path) => write_file(
                     path,
                     &(serde_json::to_string_pretty(&v).expect("JSON") + "\n"),
-                )?;
+                ),
+                None => Ok(()),
+            };
+            if par.any(written.is_err()) {
+                return written;
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
@@ -247,7 +305,7 @@ fn run_command(cmd: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Sweep(args) => sweep::run(args),
+        Command::Sweep(args) => sweep::run(args, par),
         Command::Topology { cfg, dot } => {
             let (_, params) = load(&cfg)?;
             let t = Torus::new(&params.shape);
@@ -306,7 +364,14 @@ fn run_command(cmd: Command) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(args) => {
+            if par.size() > 1 {
+                return Err(
+                    "`torsim bench` measures one process; run it without mpirun/srun".into(),
+                );
+            }
+            bench::run(args)
+        }
         Command::Spmv(args) => spmv::run(args),
         Command::Micro {
             name,

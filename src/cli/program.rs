@@ -3,7 +3,6 @@
 use super::{ConfigArgs, phase_name, progress_bar, write_file};
 use std::path::Path;
 use torsim::config::{Config, Params};
-use torsim::engine::comm::LocalComm;
 use torsim::engine::sim::{Progress, RunOptions};
 use torsim::report;
 use torsim::run::run_program;
@@ -34,6 +33,7 @@ pub fn run(
     file: &str,
     opts: &RunOptions,
     o: Output,
+    par: &super::par::Par,
 ) -> Result<(), String> {
     let Output {
         out,
@@ -41,9 +41,14 @@ pub fn run(
         skip_deadlock_check,
     } = o;
     let path = resolve(cfg, file);
-    let program =
-        Program::load(&path, params.nodes(), params.clock_hz, &[]).map_err(|e| e.to_string())?;
-    let pb = progress_bar(0, "program");
+    let program = par.agree(
+        Program::load(&path, params.nodes(), params.clock_hz, &[]).map_err(|e| e.to_string()),
+    )?;
+    let pb = if par.is_root() {
+        progress_bar(0, "program")
+    } else {
+        None
+    };
     let mut progress = |pr: Progress| {
         if let Some(pb) = &pb {
             pb.set_message(phase_name(pr.phase));
@@ -55,7 +60,7 @@ pub fn run(
         params,
         &program,
         opts,
-        Box::new(LocalComm),
+        par.comm(),
         skip_deadlock_check,
         &mut progress,
     );
@@ -63,6 +68,9 @@ pub fn run(
         pb.finish_and_clear();
     }
     let outcome = outcome.map_err(|e| e.to_string())?;
+    if !par.is_root() {
+        return Ok(());
+    }
     let v = report::program_json(config, params, &outcome, &program, &path, opts.threads);
     if let Some(path) = out {
         write_file(

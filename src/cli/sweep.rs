@@ -8,6 +8,7 @@
 //! points would only take longer to drain and say nothing new (`--keep-going` runs
 //! them anyway, for sweeps where the swept key is not the load).
 
+use super::par::Par;
 use super::{ConfigArgs, progress_bar, write_file};
 use clap::Args;
 use serde_json::{Value, json};
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use torsim::config::{self, Config, Params};
 use torsim::engine::sim::RunOptions;
 use torsim::report;
-use torsim::run::{check_routing, run_synthetic};
+use torsim::run::{check_routing, run_synthetic_on};
 
 /// A point whose mean latency exceeds this multiple of the first point's is taken as
 /// past saturation, even if its measured packets drained within `max_drain_cycles`.
@@ -225,7 +226,9 @@ fn csv(key: &str, rows: &[(String, Value, bool)]) -> String {
     out
 }
 
-pub fn run(a: SweepArgs) -> Result<(), String> {
+/// Runs the sweep; under MPI every rank runs every point together (each point is one
+/// parallel run) and rank 0 alone reports and writes the outputs.
+pub fn run(a: SweepArgs, par: &Par) -> Result<(), String> {
     let sweep = parse_param(&a.param)?;
     let name = match &a.name {
         Some(n) if n.trim().is_empty() => return Err("--name is empty".into()),
@@ -242,28 +245,43 @@ pub fn run(a: SweepArgs) -> Result<(), String> {
 
     // Resolve every point before simulating anything: config and routing errors are
     // cheap to find and should not cost the user the points before them.
-    let mut points = Vec::with_capacity(sweep.values.len());
-    for value in &sweep.values {
-        let mut sets = a.cfg.set.clone();
-        sets.push(format!("{}={value}", sweep.key));
-        let at = |m: String| format!("{}={value}: {m}", sweep.key);
-        let (config, params) = config::load(&a.cfg.config, &sets).map_err(|e| at(e.to_string()))?;
-        check_routing(&params, 1).map_err(|e| at(e.to_string()))?;
-        points.push(Point {
-            value: value.clone(),
-            config,
-            params,
-        });
-    }
+    let resolve = || -> Result<Vec<Point>, String> {
+        let mut points = Vec::with_capacity(sweep.values.len());
+        for value in &sweep.values {
+            let mut sets = a.cfg.set.clone();
+            sets.push(format!("{}={value}", sweep.key));
+            let at = |m: String| format!("{}={value}: {m}", sweep.key);
+            let (config, params) =
+                config::load(&a.cfg.config, &sets).map_err(|e| at(e.to_string()))?;
+            check_routing(&params, 1).map_err(|e| at(e.to_string()))?;
+            points.push(Point {
+                value: value.clone(),
+                config,
+                params,
+            });
+        }
+        Ok(points)
+    };
+    let points = par.agree(resolve())?;
+    let configs: Vec<&Config> = points.iter().map(|p| &p.config).collect();
+    par.same_everywhere(
+        "config",
+        &serde_json::to_vec(&configs).map_err(|e| e.to_string())?,
+    )?;
 
     let n = points.len();
-    let pb = progress_bar(n as u64, "sweep");
+    let root = par.is_root();
+    let pb = if root {
+        progress_bar(n as u64, "sweep")
+    } else {
+        None
+    };
     if a.threads == 0 || a.partitions == Some(0) {
         return Err("--threads and --partitions must be at least 1".into());
     }
     let opts = RunOptions {
         check: false,
-        partitions: a.partitions.unwrap_or(a.threads),
+        partitions: a.partitions.unwrap_or(a.threads * par.size()),
         threads: a.threads,
     };
     let mut rows: Vec<(String, Value, bool)> = Vec::with_capacity(n);
@@ -273,7 +291,7 @@ pub fn run(a: SweepArgs) -> Result<(), String> {
         if let Some(pb) = &pb {
             pb.set_message(pt.value.clone());
         }
-        let res = run_synthetic(&pt.params, &opts, true, &mut |_| {});
+        let res = run_synthetic_on(&pt.params, &opts, par.comm(), true, &mut |_| {});
         let outcome = match res {
             Ok(o) => o,
             Err(e) => {
@@ -321,7 +339,7 @@ pub fn run(a: SweepArgs) -> Result<(), String> {
             pb.inc(1);
         }
         if let Some(r) = reason {
-            if a.keep_going {
+            if a.keep_going && root {
                 let msg = format!(
                     "torsim: {}={} is past saturation ({r})",
                     sweep.key, pt.value
@@ -330,7 +348,7 @@ pub fn run(a: SweepArgs) -> Result<(), String> {
                     Some(pb) => pb.suspend(|| eprintln!("{msg}")),
                     None => eprintln!("{msg}"),
                 }
-            } else {
+            } else if !a.keep_going {
                 stopped_at = Some((i, r));
                 break;
             }
@@ -338,6 +356,14 @@ pub fn run(a: SweepArgs) -> Result<(), String> {
     }
     if let Some(pb) = &pb {
         pb.finish_and_clear();
+    }
+    if !root {
+        // Rank 0 writes the outputs; the job fails everywhere if that fails.
+        return if par.any(false) {
+            Err("rank 0 failed to write the sweep outputs".into())
+        } else {
+            Ok(())
+        };
     }
     if let Some((i, reason)) = &stopped_at {
         let skipped = n - i - 1;
@@ -357,19 +383,27 @@ pub fn run(a: SweepArgs) -> Result<(), String> {
     let csv_path = dir.join(format!("{name}.csv"));
     let json_path = dir.join(format!("{name}.json"));
     let svg_path = dir.join(format!("{name}.svg"));
-    write_file(&csv_path, &csv(&sweep.key, &rows))?;
     let docs: Vec<&Value> = rows.iter().map(|r| &r.1).collect();
-    write_file(
-        &json_path,
-        &(serde_json::to_string_pretty(&docs).expect("JSON") + "\n"),
-    )?;
-    let plotted = plot(
-        &svg_path,
-        &sweep.key,
-        &points[0].config,
-        &a.cfg.config,
-        &rows,
-    )?;
+    let written = write_file(&csv_path, &csv(&sweep.key, &rows))
+        .and_then(|()| {
+            write_file(
+                &json_path,
+                &(serde_json::to_string_pretty(&docs).expect("JSON") + "\n"),
+            )
+        })
+        .and_then(|()| {
+            plot(
+                &svg_path,
+                &sweep.key,
+                &points[0].config,
+                &a.cfg.config,
+                &rows,
+            )
+        });
+    if par.any(written.is_err()) {
+        return written.map(|_| ());
+    }
+    let plotted = written?;
 
     print_table(&sweep.key, &rows);
     eprintln!("wrote {}", csv_path.display());

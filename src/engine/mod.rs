@@ -9,9 +9,12 @@
 
 pub mod comm;
 pub mod message;
+#[cfg(feature = "mpi")]
+pub mod mpi_comm;
 pub mod partition;
 pub mod sim;
 pub mod wheel;
+pub mod wire;
 
 use crate::node::nic::{Nic, NicSpec};
 use crate::router::flit::Flit;

@@ -5,6 +5,7 @@ use super::Endpoint;
 use super::comm::{Comm, LocalComm};
 use super::message::Msg;
 use super::partition::{Partition, Shared};
+use super::wire;
 use crate::config::Params;
 use crate::node::nic::NicSpec;
 use crate::router::RouterSpec;
@@ -12,7 +13,7 @@ use crate::routing::Routing;
 use crate::stats::Stats;
 use crate::topology::Torus;
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Cycles between checks of the phase conditions and the watchdog. Fixed, so the
 /// simulated end time does not depend on partitioning.
@@ -69,6 +70,21 @@ pub struct Outcome {
     pub lookahead: u64,
     /// Synchronisation windows the partitions ran (0 for one partition).
     pub windows: u64,
+    /// Processes the run was split over.
+    pub ranks: usize,
+    /// Messages that crossed a partition boundary (all processes).
+    pub boundary_messages: u64,
+    /// Bytes of encoded messages sent between processes (all processes; the payload of
+    /// the exchange, without the per-window counts).
+    pub exchanged_bytes: u64,
+    /// Seconds per process spent in collectives inside the window loop (mean over
+    /// processes): the exchange and the next-event reduction, including the wait for
+    /// the slowest process.
+    pub comm_seconds: f64,
+    /// Share of the worker time in the window loop not spent advancing partitions:
+    /// waiting at the window barrier (load imbalance, too few partitions for the
+    /// threads) plus communication. 0 for a serial run.
+    pub sync_wait_fraction: f64,
 }
 
 /// What a program run produced.
@@ -183,6 +199,16 @@ pub struct Engine<E: Endpoint> {
     pub windows: u64,
     /// Messages this process sent to other processes.
     pub remote_messages: u64,
+    /// Messages that crossed a partition boundary here (to this or another process).
+    pub boundary_messages: u64,
+    /// Worker threads of this process (for the synchronisation figures).
+    threads: usize,
+    /// Time in the window loop, in partition work (summed over partitions), and in
+    /// collectives, on this process. Measured, not modelled, so `performance` can say
+    /// where a parallel run's time goes.
+    loop_time: Duration,
+    busy_time: Duration,
+    comm_time: Duration,
 }
 
 impl<E: Endpoint> Engine<E> {
@@ -255,6 +281,11 @@ impl<E: Endpoint> Engine<E> {
             comm,
             windows: 0,
             remote_messages: 0,
+            boundary_messages: 0,
+            threads: opts.threads.max(1),
+            loop_time: Duration::ZERO,
+            busy_time: Duration::ZERO,
+            comm_time: Duration::ZERO,
         }
     }
 
@@ -277,11 +308,12 @@ impl<E: Endpoint> Engine<E> {
 
     /// Advances every partition to `end`, window by window; jumps over idle time.
     pub fn run_until(&mut self, end: u64) {
-        if self.partitions() == 1 {
+        if self.partitions() == 1 && self.comm.size() == 1 {
             self.parts[0].run_until(end, &self.sh);
             self.now = end;
             return;
         }
+        let loop_start = Instant::now();
         while self.now < end {
             let local_next = self
                 .parts
@@ -289,7 +321,9 @@ impl<E: Endpoint> Engine<E> {
                 .filter_map(|p| p.next_event())
                 .min()
                 .unwrap_or(u64::MAX);
+            let t = Instant::now();
             let next = self.comm.all_min(local_next);
+            self.comm_time += t.elapsed();
             let start = if next < end { next.max(self.now) } else { end };
             let w_end = if start >= end {
                 end
@@ -297,19 +331,25 @@ impl<E: Endpoint> Engine<E> {
                 (start + self.lookahead).min(end)
             };
             let sh = &self.sh;
-            match &self.pool {
+            // Each partition times its own work; the sum against the loop time gives
+            // the share of worker time lost at the window barrier.
+            let timed = |p: &mut Partition<E>| {
+                let t = Instant::now();
+                p.run_until(w_end, sh);
+                t.elapsed()
+            };
+            self.busy_time += match &self.pool {
                 Some(pool) => pool.install(|| {
                     use rayon::prelude::*;
-                    self.parts
-                        .par_iter_mut()
-                        .for_each(|p| p.run_until(w_end, sh));
+                    self.parts.par_iter_mut().map(timed).sum::<Duration>()
                 }),
-                None => self.parts.iter_mut().for_each(|p| p.run_until(w_end, sh)),
-            }
+                None => self.parts.iter_mut().map(timed).sum(),
+            };
             self.windows += 1;
             self.exchange();
             self.now = w_end;
         }
+        self.loop_time += loop_start.elapsed();
     }
 
     /// Delivers the messages that crossed partition boundaries during the window.
@@ -326,9 +366,13 @@ impl<E: Endpoint> Engine<E> {
                 }
             }
         }
+        let sent_remote = remote.iter().map(|v| v.len() as u64).sum::<u64>();
+        self.boundary_messages += local.len() as u64 + sent_remote;
         if self.comm.size() > 1 {
-            self.remote_messages += remote.iter().map(|v| v.len() as u64).sum::<u64>();
+            self.remote_messages += sent_remote;
+            let t = Instant::now();
             local.extend(self.comm.exchange(remote));
+            self.comm_time += t.elapsed();
         }
         for m in local {
             let pi = self.part_local[self.owner[m.node() as usize]];
@@ -482,15 +526,33 @@ impl<E: Endpoint> Engine<E> {
         self.flush(p, progress)?;
         let stats = self.stats();
         self.verify_conservation(&stats, check)?;
+        let wall_seconds = wall.elapsed().as_secs_f64();
+        // Execution figures, summed over processes (collectives: every rank gets here).
+        let ns = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        let workers = self.threads.min(self.parts.len()).max(1) as u32;
+        let capacity = self.comm.all_sum(ns(self.loop_time * workers)) as f64;
+        let busy = self.comm.all_sum(ns(self.busy_time)) as f64;
+        let comm = self.comm.all_sum(ns(self.comm_time)) as f64;
+        let remote = self.comm.all_sum(self.remote_messages as i64) as u64;
+        let boundary = self.comm.all_sum(self.boundary_messages as i64) as u64;
         Ok(Outcome {
             stats,
             cycles: self.now,
             drain_cycles,
             saturated: !drained,
-            wall_seconds: wall.elapsed().as_secs_f64(),
+            wall_seconds,
             partitions: self.partitions(),
             lookahead: self.lookahead,
             windows: self.windows,
+            ranks: self.comm.size(),
+            boundary_messages: boundary,
+            exchanged_bytes: remote * wire::MSG_BYTES as u64,
+            comm_seconds: comm / 1e9 / self.comm.size() as f64,
+            sync_wait_fraction: if capacity > 0.0 {
+                (1.0 - busy / capacity).max(0.0)
+            } else {
+                0.0
+            },
         })
     }
 

@@ -20,6 +20,8 @@ pub const WALL_CLOCK_KEYS: &[&str] = &[
     "router_cycles_per_second",
     "flit_hops_per_second",
     "events_per_second",
+    "comm_seconds",
+    "windows_per_second",
 ];
 
 fn latency(h: &Histogram, p: &Params, ns: bool) -> Value {
@@ -96,9 +98,16 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
             "flit_hops_per_second": s.flit_hops as f64 / wall,
             "events_per_second": s.events as f64 / wall,
             "events": s.events,
+            "ranks": o.ranks,
             "threads": threads,
             "partitions": o.partitions,
             "windows": o.windows,
+            "windows_per_second": o.windows as f64 / wall,
+            "boundary_messages": o.boundary_messages,
+            "exchanged_bytes": o.exchanged_bytes,
+            "exchanged_bytes_per_window": o.exchanged_bytes as f64 / (o.windows.max(1) as f64),
+            "comm_seconds": o.comm_seconds,
+            "sync_wait_fraction": o.sync_wait_fraction,
         },
         "config": config,
     })

@@ -1,0 +1,255 @@
+//! Multi-process runs under `mpirun` give the same results as a serial run, and fail
+//! together (without hanging) when the simulation fails.
+//!
+//! Needs the `mpi` feature and an MPI launcher on the PATH (`scripts/ci-mpi.sh` sets
+//! both up). Launches are serialised: on a small machine several oversubscribed jobs at
+//! once would mostly measure the scheduler.
+
+#![cfg(feature = "mpi")]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use torsim::report::strip_wall_clock;
+
+/// No test job takes more than a few seconds; past this one it is hung.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Short windows keep each run well under a second.
+const SHORT: &[&str] = &[
+    "--set",
+    "simulation.warmup_cycles=500",
+    "--set",
+    "simulation.measure_cycles=2000",
+];
+
+static LAUNCH: Mutex<()> = Mutex::new(());
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_torsim")
+}
+
+fn config(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("configs")
+        .join(name)
+}
+
+/// Runs `cmd` to completion, killing it after [`TIMEOUT`] (then the test fails).
+fn run_with_timeout(mut cmd: Command) -> Output {
+    let _guard = LAUNCH.lock().unwrap_or_else(|e| e.into_inner());
+    let child = cmd
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts (is mpirun on the PATH?)");
+    let id = child.id();
+    let start = Instant::now();
+    // A watcher thread stops the job if it outlives the timeout (SIGTERM first, which
+    // mpirun forwards to its ranks); `wait_with_output` then returns and the assertion
+    // below reports the hang.
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let watcher = std::thread::spawn(move || {
+        if rx.recv_timeout(TIMEOUT).is_err() {
+            let _ = Command::new("kill").arg(id.to_string()).status();
+            if rx.recv_timeout(Duration::from_secs(10)).is_err() {
+                let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+            }
+        }
+    });
+    let out = child.wait_with_output().expect("the command runs");
+    let _ = tx.send(());
+    let _ = watcher.join();
+    assert!(
+        start.elapsed() < TIMEOUT,
+        "{cmd:?} did not finish within {TIMEOUT:?}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn mpirun(ranks: usize, program: &str, args: &[String]) -> Output {
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["--allow-run-as-root", "--oversubscribe", "-n"])
+        .arg(ranks.to_string())
+        .arg(program)
+        .args(args);
+    run_with_timeout(cmd)
+}
+
+fn args(cfg: &str, extra: &[&str]) -> Vec<String> {
+    let mut v = vec!["run".to_string(), config(cfg).display().to_string()];
+    v.extend(SHORT.iter().map(|s| s.to_string()));
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("the result is JSON")
+}
+
+fn model_part(mut v: Value) -> Value {
+    strip_wall_clock(&mut v);
+    v
+}
+
+fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn ranks_and_threads_match_the_serial_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = ["--check", "--set", "traffic.injection_rate=0.2"];
+
+    let serial_path = dir.path().join("serial.json");
+    let mut a = args("torus-8x8.toml", &base);
+    a.extend(["--out".into(), serial_path.display().to_string()]);
+    let mut serial = Command::new(bin());
+    serial.args(&a);
+    assert_ok(&run_with_timeout(serial), "the serial run");
+    let serial = read_json(&serial_path);
+    assert_eq!(serial["performance"]["ranks"], 1);
+    let expected = model_part(serial);
+
+    for (ranks, threads) in [(1, 1), (2, 1), (3, 1), (2, 2)] {
+        let path = dir.path().join(format!("n{ranks}-t{threads}.json"));
+        let mut a = args("torus-8x8.toml", &base);
+        a.extend([
+            "--threads".into(),
+            threads.to_string(),
+            "--out".into(),
+            path.display().to_string(),
+        ]);
+        let out = mpirun(ranks, bin(), &a);
+        let what = format!("mpirun -n {ranks} --threads {threads}");
+        assert_ok(&out, &what);
+        // Rank 0 alone prints the summary.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.matches("simulated ").count(), 1, "{what}: {stdout}");
+        let v = read_json(&path);
+        let perf = &v["performance"];
+        assert_eq!(perf["ranks"], ranks, "{what}");
+        assert_eq!(perf["partitions"], ranks * threads, "{what}");
+        if ranks > 1 {
+            assert!(perf["exchanged_bytes"].as_u64().unwrap_or(0) > 0, "{what}");
+        }
+        assert!(
+            model_part(v) == expected,
+            "{what}: the result differs from the serial run outside `performance`"
+        );
+    }
+}
+
+/// A network that deadlocks (one VC, no deadlock avoidance, high load): the watchdog
+/// fires on global values, so every rank stops with an error in the same window.
+#[test]
+fn deadlock_fails_every_rank_without_hanging() {
+    let extra = [
+        "--set",
+        "topology.shape=[4, 4]",
+        "--set",
+        "router.virtual_channels=1",
+        "--set",
+        "routing.deadlock_avoidance=\"none\"",
+        "--set",
+        "traffic.injection_rate=0.9",
+        "--set",
+        "simulation.watchdog_cycles=300",
+        "--skip-deadlock-check",
+    ];
+    let a = args("torus-8x8.toml", &extra);
+
+    let out = mpirun(2, bin(), &a);
+    assert!(!out.status.success(), "mpirun reported success");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("torsim: deadlock").count(),
+        1,
+        "rank 0 alone prints the error:\n{stderr}"
+    );
+
+    // Each rank's own exit code, through a shell that reports it and then exits 0.
+    let script =
+        "\"$0\" \"$@\"; echo \"rank ${OMPI_COMM_WORLD_RANK:-$PMI_RANK} exit $?\" >&2".to_string();
+    let mut sh_args = vec!["-c".to_string(), script, bin().to_string()];
+    sh_args.extend(a);
+    let out = mpirun(2, "sh", &sh_args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for r in 0..2 {
+        assert!(
+            stderr.contains(&format!("rank {r} exit 1")),
+            "rank {r} did not exit with 1:\n{stderr}"
+        );
+    }
+}
+
+/// A config file readable on rank 0 but not on rank 1 (as with a path missing on one
+/// node): rank 1 says so and aborts the job instead of leaving rank 0 waiting.
+#[test]
+fn config_missing_on_one_rank_aborts_the_job() {
+    let good = config("torus-8x8.toml").display().to_string();
+    let script = "if [ \"${OMPI_COMM_WORLD_RANK:-$PMI_RANK}\" = 1 ]; then c=/nonexistent/torsim.toml; else c=\"$1\"; fi; exec \"$0\" run \"$c\"";
+    let out = mpirun(
+        2,
+        "sh",
+        &[
+            "-c".to_string(),
+            script.to_string(),
+            bin().to_string(),
+            good,
+        ],
+    );
+    assert!(!out.status.success(), "mpirun reported success");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("torsim: rank 1:") && stderr.contains("cannot read config"),
+        "{stderr}"
+    );
+}
+
+/// `torsim sweep` under two ranks: every point is one parallel run; rank 0 writes the
+/// outputs, which match a serial sweep outside `performance`.
+#[test]
+fn sweep_under_two_ranks_matches_serial() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sweep_args = |out: &Path| -> Vec<String> {
+        let mut v = vec![
+            "sweep".to_string(),
+            config("torus-8x8.toml").display().to_string(),
+        ];
+        v.extend(SHORT.iter().map(|s| s.to_string()));
+        v.extend([
+            "--param".into(),
+            "traffic.injection_rate=0.1,0.2".into(),
+            "--name".into(),
+            "s".into(),
+            "--out-dir".into(),
+            out.display().to_string(),
+        ]);
+        v
+    };
+    let serial_dir = dir.path().join("serial");
+    let mut serial = Command::new(bin());
+    serial.args(sweep_args(&serial_dir));
+    assert_ok(&run_with_timeout(serial), "the serial sweep");
+    let mpi_dir = dir.path().join("mpi");
+    let out = mpirun(2, bin(), &sweep_args(&mpi_dir));
+    assert_ok(&out, "mpirun -n 2 sweep");
+    let a = read_json(&serial_dir.join("s.json"));
+    let b = read_json(&mpi_dir.join("s.json"));
+    assert_eq!(b[0]["performance"]["ranks"], 2);
+    assert!(model_part(a) == model_part(b), "the sweeps differ");
+}
