@@ -272,6 +272,16 @@ impl Params {
         )?;
         let injectors = positive("router.injectors", r.injectors, "injectors")?;
         let ejectors = positive("router.ejectors", r.ejectors, "ejectors")?;
+        if 2 * shape.len() + ejectors > crate::router::MAX_OUTPUT_PORTS {
+            return Err(ConfigError::new(
+                "router.ejectors",
+                format!(
+                    "{} output ports per router; this build supports at most {}",
+                    2 * shape.len() + ejectors,
+                    crate::router::MAX_OUTPUT_PORTS
+                ),
+            ));
+        }
         let input_vcs = (2 * shape.len() + injectors) * vcs;
         if input_vcs > crate::router::MAX_INPUT_VCS {
             return Err(ConfigError::new(

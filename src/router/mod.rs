@@ -38,6 +38,9 @@ const NONE: u32 = u32::MAX;
 /// Input VCs per router this build supports (the occupancy set's size).
 pub const MAX_INPUT_VCS: usize = 256;
 
+/// Output ports per router this build supports (a bit mask tracks pending credits).
+pub const MAX_OUTPUT_PORTS: usize = 64;
+
 /// Set of non-empty input VCs, so a router update visits only VCs holding flits.
 #[derive(Clone, Copy, Debug, Default)]
 struct VcSet([u64; MAX_INPUT_VCS / 64]);
@@ -153,6 +156,8 @@ enum Stage {
 #[derive(Clone, Debug)]
 struct InputVc {
     buf: VecDeque<(u64, Flit)>,
+    /// Arrival cycle of the front flit (`u64::MAX` when empty).
+    front_at: u64,
     stage: Stage,
     ready: u64,
     route: Route,
@@ -199,6 +204,8 @@ pub struct Router {
     ports: Vec<OutPort>,
     in_rr: Vec<u16>,
     occupied: VcSet,
+    /// Output ports with credits in their queue (bit per port).
+    credit_ports: u64,
 }
 
 impl Router {
@@ -207,6 +214,7 @@ impl Router {
         let inputs = (0..spec.p_in * v)
             .map(|_| InputVc {
                 buf: VecDeque::with_capacity(spec.buffer),
+                front_at: u64::MAX,
                 stage: Stage::Idle,
                 ready: 0,
                 route: Route::default(),
@@ -238,6 +246,7 @@ impl Router {
             ports,
             in_rr: vec![u16::MAX; spec.p_in],
             occupied: VcSet::default(),
+            credit_ports: 0,
         }
     }
 
@@ -269,6 +278,9 @@ impl Router {
         } else {
             at
         };
+        if ivc.buf.is_empty() {
+            ivc.front_at = at;
+        }
         ivc.buf.push_back((at, flit));
         self.occupied.insert(i);
         wake
@@ -278,6 +290,7 @@ impl Router {
     #[inline]
     pub fn accept_credit(&mut self, port: usize, vc: usize, at: u64) {
         self.ports[port].credit_q.push_back((at, vc as u16));
+        self.credit_ports |= 1 << port;
     }
 
     fn take_token(&mut self, spec: &RouterSpec, port: usize, t: u64) {
@@ -314,14 +327,21 @@ impl Router {
     ) -> bool {
         let v = spec.vcs;
         let node = self.node as usize;
-        // 1. Credits that have arrived.
-        for (p, port) in self.ports.iter_mut().enumerate() {
+        // 1. Credits that have arrived (only ports with credits on their way).
+        let mut pending = self.credit_ports;
+        while pending != 0 {
+            let p = pending.trailing_zeros() as usize;
+            pending &= pending - 1;
+            let port = &mut self.ports[p];
             while let Some(&(at, vc)) = port.credit_q.front() {
                 if at > t {
                     break;
                 }
                 port.credit_q.pop_front();
                 self.outputs[p * v + vc as usize].credits += 1;
+            }
+            if port.credit_q.is_empty() {
+                self.credit_ports &= !(1 << p);
             }
         }
         // 2. One pass over the VCs holding flits: route new heads, gather VC requests
@@ -330,17 +350,24 @@ impl Router {
         sc.sa.clear();
         let mut present = 0u32;
         let occupied = self.occupied;
+        let oldest_first = spec.arbiter == ArbiterKind::OldestFirst;
         occupied.for_each(|i| {
-            let &(at, f) = self.inputs[i].buf.front().expect("occupied VCs hold flits");
-            if at > t {
+            // The arrival cycle of the front flit is cached in the VC, so VCs whose flit
+            // is still on the link, and VCs streaming body flits, never touch the buffer.
+            let ivc = &mut self.inputs[i];
+            if ivc.front_at > t {
                 return;
             }
             present += 1;
             let req = Request {
                 idx: i as u16,
-                age: (f.created, f.packet),
+                age: if oldest_first {
+                    let f = &ivc.buf.front().expect("occupied VCs hold flits").1;
+                    (f.created, f.packet)
+                } else {
+                    (0, 0)
+                },
             };
-            let ivc = &mut self.inputs[i];
             match ivc.stage {
                 Stage::Active => {
                     let o = ivc.out;
@@ -350,8 +377,9 @@ impl Router {
                     return;
                 }
                 Stage::Idle => {
-                    debug_assert!(f.is_head(), "body flit at the front of an idle VC");
-                    ivc.route = routing.route(node, i / v, &f);
+                    let head = &ivc.buf.front().expect("occupied").1;
+                    debug_assert!(head.is_head(), "body flit at the front of an idle VC");
+                    ivc.route = routing.route(node, i / v, head);
                     ivc.stage = Stage::WaitVc;
                     ivc.ready = t + spec.va_ready;
                 }
@@ -361,9 +389,10 @@ impl Router {
                 return;
             }
             let r = ivc.route;
+            let len = ivc.buf.front().expect("occupied VCs hold flits").1.len;
             let need = match spec.flow_control {
                 FlowControl::VirtualCutThrough => {
-                    f.len as u32 + if r.enters_ring { spec.bubble_flits } else { 0 }
+                    len as u32 + if r.enters_ring { spec.bubble_flits } else { 0 }
                 }
                 FlowControl::Wormhole => 1,
             };
@@ -395,7 +424,7 @@ impl Router {
             for k in 0..sc.won.len() {
                 let i = sc.won[k].0 as usize;
                 if self.switch_ready(spec, i, t) {
-                    let f = self.inputs[i].buf.front().expect("winner holds a flit").1;
+                    let f = &self.inputs[i].buf.front().expect("winner holds a flit").1;
                     sc.sa.push((
                         (i / v) as u16,
                         self.inputs[i].out,
@@ -420,13 +449,12 @@ impl Router {
             let (i, op) = (i as usize, op as usize);
             let ivc = &mut self.inputs[i];
             let (_, mut f) = ivc.buf.pop_front().expect("a granted VC holds a flit");
-            match ivc.buf.front() {
-                None => {
-                    self.occupied.remove(i);
-                    present -= 1;
-                }
-                Some(&(at, _)) if at > t => present -= 1,
-                Some(_) => {}
+            ivc.front_at = ivc.buf.front().map_or(u64::MAX, |x| x.0);
+            if ivc.front_at == u64::MAX {
+                self.occupied.remove(i);
+            }
+            if ivc.front_at > t {
+                present -= 1;
             }
             f.route_bits = ivc.route.bits;
             let ovc_i = op * v + ivc.out_vc as usize;
