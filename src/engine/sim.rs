@@ -432,18 +432,7 @@ impl<E: Endpoint> Engine<E> {
                 .iter()
                 .flat_map(|p| p.describe_stuck(&self.sh, injectors))
                 .collect();
-            let stuck = self
-                .comm
-                .all_gather_bytes(mine.join("\n").into_bytes())
-                .into_iter()
-                .flat_map(|b| {
-                    String::from_utf8_lossy(&b)
-                        .lines()
-                        .map(str::to_string)
-                        .collect::<Vec<_>>()
-                })
-                .filter(|l| !l.is_empty())
-                .collect();
+            let stuck = self.gather_lines(mine);
             return Err(SimError::Deadlock {
                 cycle: self.now,
                 in_flight: inf,

@@ -35,6 +35,17 @@ fn latency(h: &Histogram, p: &Params, ns: bool) -> Value {
     })
 }
 
+/// The geometry block every result document carries.
+fn topology_json(t: &Torus) -> Value {
+    json!({
+        "shape": t.shape(),
+        "nodes": t.nodes(),
+        "diameter": t.diameter(),
+        "average_distance": t.average_distance(),
+        "bisection_links": t.bisection_links(),
+    })
+}
+
 /// The full result document of a synthetic-traffic run.
 pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> Value {
     let s = &o.stats;
@@ -54,13 +65,7 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
         "torsim_version": crate::VERSION,
         "git_revision": crate::GIT_REVISION,
         "seed": p.seed,
-        "topology": {
-            "shape": p.shape,
-            "nodes": t.nodes(),
-            "diameter": t.diameter(),
-            "average_distance": t.average_distance(),
-            "bisection_links": t.bisection_links(),
-        },
+        "topology": topology_json(&t),
         "run": {
             "cycles": o.cycles,
             "warmup_cycles": p.warmup_cycles,
@@ -222,13 +227,7 @@ pub fn program_json(
         "torsim_version": crate::VERSION,
         "git_revision": crate::GIT_REVISION,
         "seed": p.seed,
-        "topology": {
-            "shape": p.shape,
-            "nodes": t.nodes(),
-            "diameter": t.diameter(),
-            "average_distance": t.average_distance(),
-            "bisection_links": t.bisection_links(),
-        },
+        "topology": topology_json(&t),
         "program": {
             "file": file.display().to_string(),
             "end_cycle": o.end_cycle,

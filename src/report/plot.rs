@@ -3,6 +3,34 @@
 use plotters::prelude::*;
 use std::path::Path;
 
+/// Draws named series as lines with point markers, and their legend.
+fn draw_lines<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    series: &[(String, Vec<(f64, f64)>)],
+    e: &dyn Fn(&dyn std::fmt::Display) -> String,
+) -> Result<(), String> {
+    for (i, (name, s)) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(s.iter().copied(), color.stroke_width(2)))
+            .map_err(|x| e(&x))?
+            .label(name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart
+            .draw_series(s.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(|x| e(&x))?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(|x| e(&x))?;
+    Ok(())
+}
+
 /// A line plot of one or more named series of (x, y) points.
 pub fn line_plot(
     path: &Path,
@@ -40,25 +68,7 @@ pub fn line_plot(
         .y_desc(y_label)
         .draw()
         .map_err(|x| e(&x))?;
-    for (i, (name, s)) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        chart
-            .draw_series(LineSeries::new(s.iter().copied(), color.stroke_width(2)))
-            .map_err(|x| e(&x))?
-            .label(name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        chart
-            .draw_series(s.iter().map(|&p| Circle::new(p, 3, color.filled())))
-            .map_err(|x| e(&x))?;
-    }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(|x| e(&x))?;
+    draw_lines(&mut chart, series, &e)?;
     root.present().map_err(|x| e(&x))?;
     Ok(())
 }
@@ -104,25 +114,7 @@ pub fn log_log_plot(
         .y_desc(y_label)
         .draw()
         .map_err(|x| e(&x))?;
-    for (i, (name, s)) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        chart
-            .draw_series(LineSeries::new(s.iter().copied(), color.stroke_width(2)))
-            .map_err(|x| e(&x))?
-            .label(name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        chart
-            .draw_series(s.iter().map(|&p| Circle::new(p, 3, color.filled())))
-            .map_err(|x| e(&x))?;
-    }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(|x| e(&x))?;
+    draw_lines(&mut chart, series, &e)?;
     root.present().map_err(|x| e(&x))?;
     Ok(())
 }
