@@ -1,0 +1,154 @@
+//! SpMV exchanges on the simulated network.
+
+use torsim::config::load_str;
+use torsim::engine::comm::LocalComm;
+use torsim::engine::sim::RunOptions;
+use torsim::run::run_program;
+use torsim::spmv::workload::{Algorithm, exchange_program};
+use torsim::spmv::{ElementEncoding, MatrixSpec, TransferMatrix};
+use torsim::traffic::program::Op;
+
+const ENC: ElementEncoding = ElementEncoding {
+    element_bytes: 8,
+    index_bytes: 4,
+};
+
+fn machine(shape: &str) -> torsim::config::Params {
+    let text = format!(
+        "[topology]\nshape = {shape}\n[router]\nvirtual_channels = 4\nbuffer_flits = 64\n[node]\nmax_payload_bytes = 128\n[network]\nheader_bytes = 16\n"
+    );
+    load_str(&text, None, &[]).unwrap().1
+}
+
+/// The alltoall exchange moves exactly the transfer matrix, and its closing barrier ends
+/// only after every byte has landed: each put also signals flag 1 at its target, and
+/// after the barrier every PE consumes one signal per put it receives; if any put were
+/// still in flight, that PE would wait and its `got` mark would come after `end`.
+#[test]
+fn alltoall_moves_the_transfer_matrix_and_the_barrier_waits_for_it() {
+    let p = machine("[2, 2, 2]");
+    let spec = MatrixSpec::new(4000, 5, 3).unwrap();
+    let tm = TransferMatrix::compute(&spec, 8).unwrap();
+    let mut prog = exchange_program(Algorithm::Alltoall, tm.stripes(), Some(&tm), ENC).unwrap();
+    let got = prog.mark_id("got");
+    let mut incoming = [0usize; 8];
+    for ops in prog.ops.iter_mut() {
+        for op in ops.iter_mut() {
+            if let Op::Put { dest, flag, .. } = op {
+                *flag = Some(1);
+                incoming[*dest as usize] += 1;
+            }
+        }
+    }
+    for (pe, ops) in prog.ops.iter_mut().enumerate() {
+        ops.extend(std::iter::repeat_n(Op::Wait { flag: 1 }, incoming[pe]));
+        ops.push(Op::Mark { id: got });
+    }
+    let o = run_program(
+        &p,
+        &prog,
+        &RunOptions::default(),
+        Box::new(LocalComm),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        o.stats.payload_bytes_delivered,
+        ENC.bytes(tm.total_remote())
+    );
+    let id = |n: &str| prog.marks.iter().position(|m| m == n).unwrap() as u16;
+    let times = |n: &str| -> Vec<u64> {
+        o.marks
+            .iter()
+            .filter(|m| m.1 == id(n))
+            .map(|m| m.2)
+            .collect()
+    };
+    assert_eq!(
+        times("end"),
+        times("got"),
+        "a PE left the barrier before all data landed"
+    );
+}
+
+/// The allgather exchanges give every node the whole vector: each node receives the
+/// other nodes' blocks, n - n/p elements.
+#[test]
+fn allgathers_deliver_the_whole_vector() {
+    let p = machine("[4, 2]");
+    let spec = MatrixSpec::new(1000, 3, 1).unwrap();
+    let tm = TransferMatrix::compute(&spec, 8).unwrap();
+    for alg in [Algorithm::AllgatherRing, Algorithm::AllgatherDoubling] {
+        let prog = exchange_program(alg, tm.stripes(), None, ENC).unwrap();
+        let o = run_program(
+            &p,
+            &prog,
+            &RunOptions::default(),
+            Box::new(LocalComm),
+            false,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            o.stats.payload_bytes_delivered,
+            ENC.bytes(1000) * 7,
+            "{alg:?}"
+        );
+    }
+}
+
+/// The CLI writes the documented per-point keys, and the alltoall cannot beat the
+/// bisection bound.
+#[test]
+fn cli_reports_the_documented_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.json");
+    let r = std::process::Command::new(env!("CARGO_BIN_EXE_torsim"))
+        .args([
+            "spmv",
+            "configs/asic-3d.toml",
+            "--nodes",
+            "8,16",
+            "--n",
+            "20000",
+            "--d",
+            "4",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--out-dir")
+        .arg(dir.path())
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let pts = v["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 2);
+    for pt in pts {
+        for k in [
+            "nodes",
+            "shape",
+            "comm_seconds_per_iteration",
+            "compute_seconds_per_iteration",
+            "total_seconds_per_iteration",
+            "gflops",
+            "speedup",
+            "bisection_bound_seconds_per_iteration",
+        ] {
+            assert!(!pt[k].is_null(), "missing {k}");
+        }
+        let comm = pt["comm_seconds_per_iteration"].as_f64().unwrap();
+        let bound = pt["bisection_bound_seconds_per_iteration"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            comm >= bound,
+            "communication {comm} s beats the bisection bound {bound} s"
+        );
+    }
+    assert!(dir.path().join("spmv-asic-3d-speedup.svg").exists());
+}
