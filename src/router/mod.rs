@@ -106,8 +106,13 @@ pub struct RouterSpec {
     pub allocator: AllocatorKind,
     pub arbiter: ArbiterKind,
     pub link_rate: Option<LinkRate>,
-    /// Room the bubble rule keeps free: one maximum-size packet.
-    pub bubble_flits: u32,
+    /// Under bubble flow control, a network VC buffer is managed in whole-packet slots
+    /// (buffer / maximum packet): a packet of any length takes one slot, a packet
+    /// continuing along its ring needs one free slot and a packet entering a ring two.
+    /// Counting free space in flits instead lets it fragment across the buffers of a
+    /// ring (5 flits free here, 5 there, no room for a 10-flit packet anywhere) and the
+    /// ring deadlocks when packets of different sizes mix.
+    pub bubble_slots: Option<u32>,
 }
 
 impl RouterSpec {
@@ -138,7 +143,9 @@ impl RouterSpec {
             allocator: p.allocator,
             arbiter: p.arbiter,
             link_rate: p.link_rate,
-            bubble_flits: p.max_packet_flits as u32,
+            bubble_slots: (p.deadlock_avoidance
+                == crate::config::schema::DeadlockAvoidance::Bubble)
+                .then(|| (p.buffer / p.max_packet_flits.max(1)) as u32),
         }
     }
 }
@@ -170,6 +177,12 @@ struct OutputVc {
     credits: u32,
     owner: u32,
     rr: u16,
+    /// Bubble flow control: packet slots taken downstream, the lengths of those packets
+    /// in order, and the credits returned so far toward the oldest. The downstream VC
+    /// is a FIFO, so flit credits tell when each packet has left it.
+    slots_used: u32,
+    downstream: VecDeque<u16>,
+    credited: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -231,6 +244,9 @@ impl Router {
                 },
                 owner: NONE,
                 rr: u16::MAX,
+                slots_used: 0,
+                downstream: VecDeque::new(),
+                credited: 0,
             })
             .collect();
         let ports = (0..spec.p_out)
@@ -338,7 +354,19 @@ impl Router {
                     break;
                 }
                 port.credit_q.pop_front();
-                self.outputs[p * v + vc as usize].credits += 1;
+                let ovc = &mut self.outputs[p * v + vc as usize];
+                ovc.credits += 1;
+                if spec.bubble_slots.is_some() && p < spec.np {
+                    ovc.credited += 1;
+                    while let Some(&len) = ovc.downstream.front() {
+                        if ovc.credited < len as u32 {
+                            break;
+                        }
+                        ovc.credited -= len as u32;
+                        ovc.downstream.pop_front();
+                        ovc.slots_used -= 1;
+                    }
+                }
             }
             if port.credit_q.is_empty() {
                 self.credit_ports &= !(1 << p);
@@ -391,10 +419,12 @@ impl Router {
             let r = ivc.route;
             let len = ivc.buf.front().expect("occupied VCs hold flits").1.len;
             let need = match spec.flow_control {
-                FlowControl::VirtualCutThrough => {
-                    len as u32 + if r.enters_ring { spec.bubble_flits } else { 0 }
-                }
+                FlowControl::VirtualCutThrough => len as u32,
                 FlowControl::Wormhole => 1,
+            };
+            let slots = match spec.bubble_slots {
+                Some(s) if (r.port_lo as usize) < spec.np => Some((s, 1 + r.enters_ring as u32)),
+                _ => None,
             };
             // Selection policy: the free candidate VC with the most credits.
             let mut best = NONE;
@@ -403,8 +433,10 @@ impl Router {
                 for vc in r.vc_lo..r.vc_hi {
                     let o = p as usize * v + vc as usize;
                     let ovc = &self.outputs[o];
+                    let room = slots.is_none_or(|(s, want)| s - ovc.slots_used >= want);
                     if ovc.owner == NONE
                         && ovc.credits >= need
+                        && room
                         && (best == NONE || ovc.credits > best_credits)
                     {
                         best = o as u32;
@@ -540,6 +572,11 @@ impl Router {
             };
             ovc.rr = w;
             ovc.owner = w as u32;
+            if spec.bubble_slots.is_some() && (o as usize / v) < spec.np {
+                let len = self.inputs[w as usize].buf.front().expect("a head").1.len;
+                ovc.slots_used += 1;
+                ovc.downstream.push_back(len);
+            }
             let ivc = &mut self.inputs[w as usize];
             ivc.stage = Stage::Active;
             ivc.out = (o as usize / v) as u16;
