@@ -306,6 +306,15 @@ impl<E: Endpoint> Engine<E> {
         self.part_rank.len()
     }
 
+    /// The earliest cycle any partition of this process has work (`u64::MAX`: none).
+    fn local_next_event(&self) -> u64 {
+        self.parts
+            .iter()
+            .filter_map(|p| p.next_event())
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
     /// Advances every partition to `end`, window by window; jumps over idle time.
     pub fn run_until(&mut self, end: u64) {
         if self.partitions() == 1 && self.comm.size() == 1 {
@@ -315,12 +324,7 @@ impl<E: Endpoint> Engine<E> {
         }
         let loop_start = Instant::now();
         while self.now < end {
-            let local_next = self
-                .parts
-                .iter()
-                .filter_map(|p| p.next_event())
-                .min()
-                .unwrap_or(u64::MAX);
+            let local_next = self.local_next_event();
             let t = Instant::now();
             let next = self.comm.all_min(local_next);
             self.comm_time += t.elapsed();
@@ -558,12 +562,7 @@ impl<E: Endpoint> Engine<E> {
             if unfinished == 0 && self.in_flight() == 0 {
                 break;
             }
-            let local_next = self
-                .parts
-                .iter()
-                .filter_map(|p| p.next_event())
-                .min()
-                .unwrap_or(u64::MAX);
+            let local_next = self.local_next_event();
             if self.comm.all_min(local_next) == u64::MAX {
                 let mine: Vec<String> = self.parts.iter().flat_map(|p| p.waits()).collect();
                 let waits = self.gather_lines(mine);
