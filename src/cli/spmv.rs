@@ -30,9 +30,9 @@ pub struct SpmvArgs {
     /// alltoall, allgather (ring) or allgather-doubling; several with commas.
     #[arg(long, value_delimiter = ',')]
     algorithm: Option<Vec<String>>,
-    /// Torus dimensions: 3 or 4 (default: those of the config's shape).
-    #[arg(long)]
-    dims: Option<usize>,
+    /// Torus dimensions, e.g. 3 or 3,4 (default: those of the config's shape).
+    #[arg(long, value_delimiter = ',')]
+    dims: Option<Vec<usize>>,
     /// Matrix size n.
     #[arg(long)]
     n: Option<u64>,
@@ -85,7 +85,7 @@ struct SpmvSection {
     iterations: Option<u64>,
     algorithm: Option<Vec<String>>,
     nodes: Option<Vec<usize>>,
-    dims: Option<usize>,
+    dims: Option<Vec<usize>>,
 }
 
 pub fn run(a: SpmvArgs) -> Result<(), String> {
@@ -120,9 +120,13 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             ));
         }
     };
-    let dims = a.dims.or(file.dims).unwrap_or(base.shape.len());
-    if !(1..=8).contains(&dims) {
-        return Err(format!("--dims {dims}: expected 1 to 8"));
+    let dims_list = a
+        .dims
+        .clone()
+        .or(file.dims)
+        .unwrap_or_else(|| vec![base.shape.len()]);
+    if let Some(d) = dims_list.iter().find(|d| !(1..=8).contains(*d)) {
+        return Err(format!("--dims {d}: expected 1 to 8"));
     }
     let nodes = a
         .nodes
@@ -144,10 +148,14 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
     let spec = MatrixSpec::new(n, d, seed).map_err(|e| e.to_string())?;
     let cache = a.cache_dir.clone().unwrap_or_else(default_cache_dir);
     let t1 = n as f64 * d as f64 * t_nz;
-    let total_points = (nodes.len() * algs.len()) as u64;
+    let total_points = (nodes.len() * algs.len() * dims_list.len()) as u64;
     let pb = progress_bar(total_points, "spmv");
     let mut points: Vec<Value> = Vec::new();
-    for &alg in &algs {
+    let runs: Vec<(usize, Algorithm)> = dims_list
+        .iter()
+        .flat_map(|&d| algs.iter().map(move |&a| (d, a)))
+        .collect();
+    for &(dims, alg) in &runs {
         for &p in &nodes {
             if let Some(pb) = &pb {
                 pb.set_message(format!("{} p={p}", alg.name()));
@@ -194,6 +202,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             let total = comm + compute;
             let mut v = json!({
                 "algorithm": alg.name(),
+                "dims": dims,
                 "nodes": p,
                 "shape": shape,
                 "comm_seconds_per_iteration": comm,
@@ -348,17 +357,26 @@ fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String>
     }
     let csv_path = dir.join(format!("{stem}.csv"));
     write_file(&csv_path, &csv)?;
-    let mut algs: Vec<&str> = points
+    // One speedup series per (algorithm, dimensions), in the order they ran.
+    let mut keys: Vec<(String, u64)> = Vec::new();
+    for v in points {
+        let k = (
+            v["algorithm"].as_str().unwrap_or("").to_string(),
+            v["dims"].as_u64().unwrap_or(0),
+        );
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let of = |v: &Value, (a, d): &(String, u64)| {
+        v["algorithm"].as_str() == Some(a.as_str()) && v["dims"].as_u64() == Some(*d)
+    };
+    let series: Vec<(String, Vec<(f64, f64)>)> = keys
         .iter()
-        .filter_map(|v| v["algorithm"].as_str())
-        .collect();
-    algs.dedup();
-    let series: Vec<(String, Vec<(f64, f64)>)> = algs
-        .iter()
-        .map(|a| {
+        .map(|k| {
             let pts = points
                 .iter()
-                .filter(|v| v["algorithm"].as_str() == Some(a))
+                .filter(|v| of(v, k))
                 .map(|v| {
                     (
                         v["nodes"].as_f64().unwrap_or(0.0),
@@ -366,7 +384,7 @@ fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String>
                     )
                 })
                 .collect();
-            (a.to_string(), pts)
+            (format!("{} {}D", k.0, k.1), pts)
         })
         .collect();
     let sp = dir.join(format!("{stem}-speedup.svg"));
@@ -377,11 +395,8 @@ fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String>
         "speedup over one node",
         &series,
     )?;
-    let first = algs.first().copied().unwrap_or("alltoall");
-    let pts: Vec<&Value> = points
-        .iter()
-        .filter(|v| v["algorithm"].as_str() == Some(first))
-        .collect();
+    let first = keys.first().cloned().unwrap_or_default();
+    let pts: Vec<&Value> = points.iter().filter(|v| of(v, &first)).collect();
     let cats: Vec<String> = pts.iter().map(|v| v["nodes"].to_string()).collect();
     let comp: Vec<f64> = pts
         .iter()
@@ -394,7 +409,7 @@ fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String>
     let pf = dir.join(format!("{stem}-profile.svg"));
     plot::stacked_bars(
         &pf,
-        &format!("SpMV time per iteration ({first})"),
+        &format!("SpMV time per iteration ({} {}D)", first.0, first.1),
         "seconds per iteration",
         &cats,
         &[("compute".into(), comp), ("communication".into(), comm)],

@@ -143,14 +143,21 @@ pub fn stacked_bars(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..n as f64, 0.0..top * 1.1 + 1e-12)
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..top * 1.1 + 1e-12)
         .map_err(|x| e(&x))?;
     let cats = categories.to_vec();
     chart
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(n)
-        .x_label_formatter(&|x| cats.get(x.floor() as usize).cloned().unwrap_or_default())
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if i >= 0.0 && (x - i).abs() < 1e-6 {
+                cats.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
         .x_desc("nodes")
         .y_desc(y_label)
         .draw()
@@ -162,8 +169,8 @@ pub fn stacked_bars(
             .map(|i| {
                 let r = Rectangle::new(
                     [
-                        (i as f64 + 0.15, base[i]),
-                        (i as f64 + 0.85, base[i] + vals[i]),
+                        (i as f64 - 0.35, base[i]),
+                        (i as f64 + 0.35, base[i] + vals[i]),
                     ],
                     color.filled(),
                 );
