@@ -38,7 +38,7 @@ struct Case {
 }
 
 /// The loads are picked against the saturation points of the shipped configs (about
-/// 0.33 flits/node/cycle for 8x8 and 0.19 for 16x16 with DOR and dateline VCs):
+/// 0.50 flits/node/cycle for 8x8 and 0.26 for 16x16 with DOR and dateline VCs):
 /// "near saturation" is just below the knee, where the network holds the most flits
 /// while still in steady state. The last two cases share a network and differ only in
 /// load: a dense burst versus a long, nearly idle stretch, to show that idle cycles
@@ -52,9 +52,9 @@ const CASES: &[Case] = &[
         measure: (10_000, 2_000),
     },
     Case {
-        name: "8x8 @0.3 (near sat.)",
+        name: "8x8 @0.45 (near sat.)",
         file: "torus-8x8.toml",
-        rate: 0.3,
+        rate: 0.45,
         warmup: (2_000, 500),
         measure: (10_000, 2_000),
     },
@@ -66,9 +66,9 @@ const CASES: &[Case] = &[
         measure: (10_000, 2_000),
     },
     Case {
-        name: "16x16 @0.18 (near sat.)",
+        name: "16x16 @0.24 (near sat.)",
         file: "torus-16x16.toml",
-        rate: 0.18,
+        rate: 0.24,
         warmup: (2_000, 500),
         measure: (10_000, 2_000),
     },
