@@ -85,6 +85,17 @@ pub struct Outcome {
     /// waiting at the window barrier (load imbalance, too few partitions for the
     /// threads) plus communication. 0 for a serial run.
     pub sync_wait_fraction: f64,
+    /// The partitioning: unidirectional links cut, and nodes per partition.
+    pub layout: Layout,
+}
+
+/// How the torus was split: what the partitioning costs in communication (cut links)
+/// and in balance (nodes per partition).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Layout {
+    pub cut_links: usize,
+    pub min_partition_nodes: usize,
+    pub max_partition_nodes: usize,
 }
 
 /// What a program run produced.
@@ -546,7 +557,29 @@ impl<E: Endpoint> Engine<E> {
             } else {
                 0.0
             },
+            layout: self.layout(),
         })
+    }
+
+    /// Cut links and the load balance of the partitioning.
+    pub fn layout(&self) -> Layout {
+        let t = self.sh.routing.torus();
+        let cut_links = (0..t.nodes())
+            .map(|n| {
+                (0..t.network_ports())
+                    .filter(|&p| self.owner[n] != self.owner[t.neighbor(n, p)])
+                    .count()
+            })
+            .sum();
+        let mut sizes = vec![0usize; self.partitions()];
+        for &o in &self.owner {
+            sizes[o] += 1;
+        }
+        Layout {
+            cut_links,
+            min_partition_nodes: sizes.iter().copied().min().unwrap_or(0),
+            max_partition_nodes: sizes.iter().copied().max().unwrap_or(0),
+        }
     }
 
     /// Runs node programs to their end and until the network is empty.

@@ -107,6 +107,9 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
             "threads": threads,
             "partitions": o.partitions,
             "windows": o.windows,
+            "cut_links": o.layout.cut_links,
+            "min_partition_nodes": o.layout.min_partition_nodes,
+            "max_partition_nodes": o.layout.max_partition_nodes,
             "windows_per_second": o.windows as f64 / wall,
             "boundary_messages": o.boundary_messages,
             "exchanged_bytes": o.exchanged_bytes,
@@ -202,6 +205,18 @@ pub fn summary(config: &Config, p: &Params, o: &Outcome, v: &Value) -> String {
         g(&["performance", "flit_hops_per_second"]) / 1e6,
         o.stats.events
     );
+    if o.partitions > 1 {
+        s += &format!(
+            "  parallel     {} partitions over {} rank(s): {} links cut, {}-{} nodes each, {} windows of {} cycle(s)\n",
+            o.partitions,
+            o.ranks,
+            o.layout.cut_links,
+            o.layout.min_partition_nodes,
+            o.layout.max_partition_nodes,
+            o.windows,
+            o.lookahead
+        );
+    }
     s
 }
 
