@@ -304,10 +304,6 @@ impl<E: Endpoint> Engine<E> {
         self.now
     }
 
-    pub fn lookahead(&self) -> u64 {
-        self.lookahead
-    }
-
     pub fn rank(&self) -> usize {
         self.comm.rank()
     }

@@ -88,10 +88,6 @@ pub struct Nic {
     written: VecDeque<(u64, Flit)>,
     /// Flits held in ejection buffers until their packet is written.
     held: Vec<(u16, u16)>,
-    /// Report every packet whose tail was injected (for send completion).
-    pub report_sends: bool,
-    /// (tag, aux) of packets whose tail left in the last step.
-    pub sent: Vec<(u32, u32)>,
 }
 
 impl Nic {
@@ -107,8 +103,6 @@ impl Nic {
             sink: None,
             written: VecDeque::new(),
             held: Vec::new(),
-            report_sends: false,
-            sent: Vec::new(),
         }
     }
 
@@ -234,7 +228,6 @@ impl Nic {
             self.written.pop_front();
             delivered.push((at, f));
         }
-        self.sent.clear();
         let (mut heads, mut flits) = (0, 0);
         for inj in 0..self.sending.len() {
             if self.sending[inj].is_none() && !self.start_packet(inj, t, spec) {
@@ -274,9 +267,6 @@ impl Nic {
             s.next += 1;
             if s.next == d.len {
                 self.sending[inj] = None;
-                if self.report_sends {
-                    self.sent.push((d.tag, d.aux));
-                }
             }
         }
         (heads, flits)

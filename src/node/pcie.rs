@@ -23,13 +23,6 @@ impl PcieSpec {
         let tlps = payload.div_ceil(self.max_payload_bytes as u64).max(1);
         payload + tlps * (self.tlp_overhead_bytes + self.dllp_overhead_bytes) as u64
     }
-
-    /// Payload bytes per second this link sustains with full-size TLPs.
-    pub fn payload_bytes_per_second(&self, clock_hz: f64) -> f64 {
-        let m = self.max_payload_bytes as f64;
-        let eff = m / (m + (self.tlp_overhead_bytes + self.dllp_overhead_bytes) as f64);
-        self.num as f64 / self.den as f64 * clock_hz * eff
-    }
 }
 
 /// One direction of the link, with its queue state.

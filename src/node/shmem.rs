@@ -129,10 +129,8 @@ pub struct ShmemPe {
 
 impl ShmemPe {
     pub fn new(me: usize, spec: Arc<ShmemSpec>, ops: Arc<Vec<Op>>, nic: &NicSpec) -> ShmemPe {
-        let mut n = Nic::new(me, nic).with_sink(spec.pcie);
-        n.report_sends = false;
         ShmemPe {
-            nic: n,
+            nic: Nic::new(me, nic).with_sink(spec.pcie),
             me: me as u32,
             pcie_down: PcieLink::new(spec.pcie),
             spec,

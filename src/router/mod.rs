@@ -669,11 +669,6 @@ impl Router {
         }
     }
 
-    /// Flits held in input buffers (arrived or in flight to them).
-    pub fn buffered_flits(&self) -> usize {
-        self.inputs.iter().map(|i| i.buf.len()).sum()
-    }
-
     /// Human description of every non-empty input VC, for deadlock reports.
     pub fn describe_stuck(
         &self,

@@ -8,7 +8,7 @@
 
 pub mod graph;
 
-use crate::config::params::{Direction, dim_name};
+use crate::config::params::Direction;
 use std::sync::Arc;
 
 /// Cheap to clone: the lookup tables are shared.
@@ -193,10 +193,6 @@ impl Torus {
             .map(|k| k.to_string())
             .collect::<Vec<_>>()
             .join("x")
-    }
-
-    pub fn dim_names(&self) -> Vec<String> {
-        (0..self.dims()).map(dim_name).collect()
     }
 }
 
