@@ -336,23 +336,8 @@ fn eval_two(
     npes: usize,
     params: &BTreeMap<String, i64>,
 ) -> Result<(i64, i64), String> {
-    let toks = tokenize(s)?;
-    let mut p = Parser {
-        toks: &toks,
-        pos: 0,
-        me: me as i64,
-        npes: npes as i64,
-        params,
-    };
-    let a = p.expr()?;
-    if p.pos == toks.len() {
-        return Err("expected two values".into());
-    }
-    let b = p.expr()?;
-    if p.pos != toks.len() {
-        return Err(format!("`{s}`: unexpected `{}`", toks[p.pos]));
-    }
-    Ok((a, b))
+    let v = eval_n(s, 2, me, npes, params)?;
+    Ok((v[0], v[1]))
 }
 
 /// Evaluates an integer expression: literals, `$name`, `+ - * / %`, parentheses.
@@ -362,6 +347,17 @@ pub fn eval(
     npes: usize,
     params: &BTreeMap<String, i64>,
 ) -> Result<i64, String> {
+    Ok(eval_n(s, 1, me, npes, params)?[0])
+}
+
+/// Evaluates exactly `n` expressions written one after the other.
+fn eval_n(
+    s: &str,
+    n: usize,
+    me: usize,
+    npes: usize,
+    params: &BTreeMap<String, i64>,
+) -> Result<Vec<i64>, String> {
     let toks = tokenize(s)?;
     let mut p = Parser {
         toks: &toks,
@@ -370,11 +366,17 @@ pub fn eval(
         npes: npes as i64,
         params,
     };
-    let v = p.expr()?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        if i > 0 && p.pos == toks.len() {
+            return Err(format!("expected {n} values"));
+        }
+        out.push(p.expr()?);
+    }
     if p.pos != toks.len() {
         return Err(format!("`{s}`: unexpected `{}`", toks[p.pos]));
     }
-    Ok(v)
+    Ok(out)
 }
 
 fn tokenize(s: &str) -> Result<Vec<String>, String> {
