@@ -7,6 +7,7 @@ use crate::engine::sim::{Engine, Outcome, ProgramOutcome, Progress, RunOptions, 
 use crate::node::shmem::{CLASSES, ShmemPe, ShmemSpec};
 use crate::routing::{Routing, deadlock};
 use crate::topology::Torus;
+use crate::traffic::pattern::DestinationPicker;
 use crate::traffic::program::{Op, Program};
 use crate::traffic::synthetic::SyntheticEndpoint;
 use std::fmt;
@@ -82,8 +83,9 @@ pub fn run_synthetic_on(
     if !skip_deadlock_check {
         check_routing(p, 1)?;
     }
+    let picker = DestinationPicker::for_params(p);
     let mut engine = Engine::with_comm(p, 1, opts, comm, |node, torus, nic| {
-        SyntheticEndpoint::new(node, p, torus, nic)
+        SyntheticEndpoint::new(node, p, torus, nic, &picker)
     });
     engine
         .run_phases(p, opts.check, progress)

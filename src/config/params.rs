@@ -430,6 +430,14 @@ impl Params {
                 "transpose needs an even number of dimensions whose two halves have equal sizes (e.g. [8, 8])",
             ));
         }
+        // Tornado moves ceil(k/2) - 1 hops per dimension, none on a 2-node ring: if every
+        // ring has 2 nodes, every node maps to itself and the run would carry no traffic.
+        if t.pattern == Pattern::Tornado && shape.iter().all(|&k| k <= 2) {
+            return Err(ConfigError::new(
+                "traffic.pattern",
+                "tornado sends nothing when every dimension has 2 nodes (it moves ceil(k/2) - 1 hops per dimension); use a larger ring or another pattern",
+            ));
+        }
         if nodes < 2 {
             return Err(ConfigError::new(
                 "topology.shape",

@@ -402,6 +402,14 @@ pub enum Pattern {
     BitComplement,
     Transpose,
     Hotspot,
+    /// Each node sends ceil(k/2) - 1 hops ahead (plus direction) in every dimension: the
+    /// classic adversarial pattern for tori. It loads only the plus half of every ring,
+    /// and since that is the only minimal direction, minimal adaptive routing cannot
+    /// spread it.
+    Tornado,
+    /// A fixed, uniformly random permutation of the nodes drawn from the global seed;
+    /// nodes the permutation maps to themselves send nothing.
+    RandomPermutation,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -27,13 +27,22 @@ pub struct SyntheticEndpoint {
 }
 
 impl SyntheticEndpoint {
-    pub fn new(node: usize, p: &Params, torus: &Torus, nic: &NicSpec) -> Self {
+    /// `picker` is built once per run (see [`DestinationPicker::for_params`]) and
+    /// cloned here: a random permutation is one table for the whole network, not a
+    /// table per node.
+    pub fn new(
+        node: usize,
+        p: &Params,
+        torus: &Torus,
+        nic: &NicSpec,
+        picker: &DestinationPicker,
+    ) -> Self {
         let prob = (p.injection_rate / p.packet_flits as f64).min(1.0);
         let mut e = SyntheticEndpoint {
             nic: Nic::new(node, nic),
             node,
             rng: component_rng(p.seed, node as u64, 1),
-            picker: DestinationPicker::new(p.pattern, p.hotspot_nodes.clone(), p.hotspot_fraction),
+            picker: picker.clone(),
             torus: torus.clone(),
             ln_q: (prob > 0.0 && prob < 1.0).then(|| (1.0 - prob).ln()),
             p: prob,
