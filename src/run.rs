@@ -17,6 +17,8 @@ use std::sync::Arc;
 pub enum RunError {
     /// The routing configuration can deadlock (a cycle in the channel dependency graph).
     UnsafeRouting(Vec<String>),
+    /// The routing cannot be built or is unsafe for another reason than a cycle.
+    Routing(String),
     Sim(SimError),
     Config(ConfigError),
     Program(String),
@@ -41,6 +43,7 @@ impl fmt::Display for RunError {
                     "use routing.deadlock_avoidance = \"dateline\" (with an even number of VCs) or \"bubble\""
                 )
             }
+            RunError::Routing(e) => write!(f, "{e}"),
             RunError::Sim(e) => write!(f, "{e}"),
             RunError::Config(e) => write!(f, "{e}"),
             RunError::Program(e) => write!(f, "{e}"),
@@ -50,14 +53,36 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// Checks the routing configuration for deadlock freedom (see [`deadlock::check`]).
-pub fn check_routing(p: &Params, classes: usize) -> Result<deadlock::CdgReport, RunError> {
-    let torus = Torus::new(&p.shape);
-    let r = deadlock::check(&Routing::new(p, &torus, classes), classes);
-    match &r.cycle {
-        Some(c) => Err(RunError::UnsafeRouting(c.clone())),
-        None => Ok(r),
+/// Builds the routing of `p` (table generation included) for `classes` message classes.
+pub fn build_routing(p: &Params, classes: usize) -> Result<Routing, RunError> {
+    let torus = Torus::from_params(p);
+    Routing::build(p, &torus, classes).map_err(|e| RunError::Routing(e.0))
+}
+
+/// Checks a routing for deadlock freedom (see [`deadlock::check`]).
+pub fn check_built(r: &Routing, classes: usize) -> Result<deadlock::CdgReport, RunError> {
+    let rep = deadlock::check(r, classes);
+    if let Some(p) = &rep.problem {
+        return Err(RunError::Routing(p.clone()));
     }
+    match &rep.cycle {
+        Some(c) => Err(RunError::UnsafeRouting(c.clone())),
+        None => Ok(rep),
+    }
+}
+
+/// Builds the routing of `p` and checks it for deadlock freedom.
+pub fn check_routing(p: &Params, classes: usize) -> Result<deadlock::CdgReport, RunError> {
+    check_built(&build_routing(p, classes)?, classes)
+}
+
+/// The routing a run uses: built, and checked unless the user skipped the check.
+fn prepare_routing(p: &Params, classes: usize, skip_check: bool) -> Result<Routing, RunError> {
+    let r = build_routing(p, classes)?;
+    if !skip_check {
+        check_built(&r, classes)?;
+    }
+    Ok(r)
 }
 
 /// Runs the synthetic traffic of `p`: warm-up, measurement, drain.
@@ -80,11 +105,10 @@ pub fn run_synthetic_on(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome, RunError> {
     p.check_synthetic().map_err(RunError::Config)?;
-    if !skip_deadlock_check {
-        check_routing(p, 1)?;
-    }
+    let classes = p.subnetworks;
+    let routing = prepare_routing(p, classes, skip_deadlock_check)?;
     let picker = DestinationPicker::for_params(p);
-    let mut engine = Engine::with_comm(p, 1, opts, comm, |node, torus, nic| {
+    let mut engine = Engine::with_routing(p, routing, opts, comm, |node, torus, nic| {
         SyntheticEndpoint::new(node, p, torus, nic, &picker)
     });
     engine
@@ -110,12 +134,16 @@ pub fn run_program(
             p.nodes()
         )));
     }
-    if !skip_deadlock_check {
-        check_routing(&p, CLASSES)?;
+    if !p.faults.nodes.is_empty() {
+        return Err(RunError::Program(format!(
+            "node programs need every PE: {} node(s) have failed (faults.nodes / faults.random_nodes); failed links alone are fine",
+            p.faults.nodes.len()
+        )));
     }
+    let routing = prepare_routing(&p, CLASSES, skip_deadlock_check)?;
     let spec = Arc::new(ShmemSpec::new(&p));
     let ops: Vec<Arc<Vec<Op>>> = program.ops.iter().map(|o| Arc::new(o.clone())).collect();
-    let mut engine = Engine::with_comm(&p, CLASSES, opts, comm, |node, _, nic| {
+    let mut engine = Engine::with_routing(&p, routing, opts, comm, |node, _, nic| {
         ShmemPe::new(node, spec.clone(), ops[node].clone(), nic)
     });
     engine

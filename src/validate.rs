@@ -106,7 +106,7 @@ pub struct Row {
 
 /// Runs one microbenchmark and returns its figure.
 pub fn run_micro(p: &Params, m: Micro, mp: &MicroParams) -> Result<f64, RunError> {
-    let t = Torus::new(&p.shape);
+    let t = Torus::from_params(p);
     let prog = micro::program(m, &t, mp);
     let o = run_program(
         p,

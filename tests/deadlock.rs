@@ -16,13 +16,15 @@ const UNSAFE_OVERRIDES: &[&str] = &[
     "routing.deadlock_avoidance=none",
 ];
 
-/// A 4-node ring, 1 VC, buffers that hold exactly one 4-flit packet, offered load 1.0:
+/// A 6-node ring, 1 VC, buffers that hold exactly one 4-flit packet, offered load 1.0:
 /// every node keeps injecting into the same unidirectional ring, so the buffers of the
 /// ring fill with packets each waiting for the next buffer -- a real deadlock within a
-/// few hundred cycles. The watchdog is short so the test is quick.
+/// few hundred cycles. The watchdog is short so the test is quick. (A 4-node ring
+/// would not do: with ties at k/2 split evenly no packet travels three hops of it, so
+/// its channels form no cycle and it cannot deadlock.)
 const RING: &str = r#"
     [topology]
-    shape = [4]
+    shape = [6]
     [router]
     virtual_channels = 1
     buffer_flits = 4
@@ -125,7 +127,7 @@ fn expect_deadlock(p: &Params, label: &str) {
 
 /// Forced past the check, the 1-VC ring deadlocks and the watchdog reports it, for
 /// virtual cut-through and for wormhole (2-flit buffers, 4-flit packets spanning two
-/// routers), and on a 4x4 torus.
+/// routers), and on a 6x6 torus.
 #[test]
 fn watchdog_catches_forced_deadlock() {
     let (_, p) = config_with(RING, &[]);
@@ -136,8 +138,8 @@ fn watchdog_catches_forced_deadlock() {
         &["router.flow_control=wormhole", "router.buffer_flits=2"],
     );
     expect_deadlock(&p, "ring, wormhole");
-    let (_, p) = config_with(RING, &["topology.shape=[4, 4]"]);
-    expect_deadlock(&p, "4x4 torus, VCT");
+    let (_, p) = config_with(RING, &["topology.shape=[6, 6]"]);
+    expect_deadlock(&p, "6x6 torus, VCT");
 }
 
 /// Control for the watchdog: the same ring and load with 2 dateline VCs (or 1 VC with

@@ -308,7 +308,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
         Command::Sweep(args) => sweep::run(args, par),
         Command::Topology { cfg, dot } => {
             let (_, params) = load(&cfg)?;
-            let t = Torus::new(&params.shape);
+            let t = Torus::from_params(&params);
             if dot {
                 print!("{}", graph::to_dot(&t));
                 return Ok(());

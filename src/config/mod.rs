@@ -5,6 +5,7 @@
 //! applied, and the result is resolved into [`Params`]: integers in cycles and flits,
 //! checked for consistency. Only `Params` reaches the simulator.
 
+pub mod faults;
 pub mod params;
 pub mod schema;
 pub mod units;

@@ -70,6 +70,14 @@ pub struct Params {
     pub routing: RoutingAlgorithm,
     pub direction_order: Vec<Direction>,
     pub deadlock_avoidance: DeadlockAvoidance,
+    pub escape: EscapeRouting,
+    pub selection: Selection,
+    /// Cycles a head may wait for a VC before it is re-routed.
+    pub timeout: Option<u64>,
+    pub timeout_action: TimeoutAction,
+    /// Virtual subnetworks of synthetic traffic.
+    pub subnetworks: usize,
+    pub faults: super::faults::FaultSet,
     /// The longest packet any node may send, in flits (the bubble rule reserves this).
     pub max_packet_flits: usize,
     pub pattern: Pattern,
@@ -365,17 +373,83 @@ impl Params {
                     ));
                 }
             }
-            DeadlockAvoidance::Dateline => {
-                if vcs < 2 || vcs % 2 != 0 {
+            DeadlockAvoidance::Dateline | DeadlockAvoidance::DatelineEntry
+                if c.routing.algorithm != RoutingAlgorithm::Adaptive
+                    && (vcs < 2 || vcs % 2 != 0) =>
+            {
+                return Err(ConfigError::new(
+                    "router.virtual_channels",
+                    format!(
+                        "dateline deadlock avoidance needs an even number of VCs (two classes); got {vcs}"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        let faults = super::faults::resolve(&shape, &c.faults)?;
+        let algo = c.routing.algorithm;
+        if !faults.is_empty()
+            && !matches!(algo, RoutingAlgorithm::Table | RoutingAlgorithm::Adaptive)
+        {
+            return Err(ConfigError::new(
+                "routing.algorithm",
+                "the config has failed links or nodes; only \"table\" and \"adaptive\" routing bypass them",
+            ));
+        }
+        let subnetworks = positive(
+            "routing.subnetworks",
+            c.routing.subnetworks,
+            "virtual subnetworks",
+        )?;
+        let per_class_min = match (algo, dla, c.routing.escape) {
+            (RoutingAlgorithm::Adaptive, DeadlockAvoidance::Bubble, _) => 2,
+            (RoutingAlgorithm::Adaptive, _, EscapeRouting::None) => 1,
+            (RoutingAlgorithm::Adaptive, DeadlockAvoidance::None, _) => 2,
+            (RoutingAlgorithm::Adaptive, _, _) => 3,
+            (_, DeadlockAvoidance::Dateline | DeadlockAvoidance::DatelineEntry, _) => 2,
+            _ => 1,
+        };
+        let dateline_split = per_class_min == 2
+            && algo != RoutingAlgorithm::Adaptive
+            && !(vcs / subnetworks.max(1)).is_multiple_of(2);
+        if vcs < subnetworks * per_class_min || vcs % subnetworks != 0 || dateline_split {
+            let key = if c.routing.subnetworks > 1 {
+                "routing.subnetworks"
+            } else {
+                "router.virtual_channels"
+            };
+            return Err(ConfigError::new(
+                key,
+                format!(
+                    "{vcs} VCs cannot be split into {subnetworks} subnetwork(s) of at least {per_class_min} VCs each{}",
+                    if algo == RoutingAlgorithm::Adaptive {
+                        " (adaptive routing needs its escape VC(s) plus at least one adaptive VC)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        let timeout = match r.timeout {
+            None => None,
+            Some(d) => Some(cyc("router.timeout", d, 1)?),
+        };
+        if timeout.is_some() {
+            match r.timeout_action {
+                TimeoutAction::Escape if algo != RoutingAlgorithm::Adaptive => {
                     return Err(ConfigError::new(
-                        "router.virtual_channels",
-                        format!(
-                            "dateline deadlock avoidance needs an even number of VCs (two classes); got {vcs}"
-                        ),
+                        "router.timeout_action",
+                        "\"escape\" needs routing.algorithm = \"adaptive\"; deterministic routing can use \"switch-subnetwork\"",
                     ));
                 }
+                TimeoutAction::SwitchSubnetwork if subnetworks < 2 => {
+                    return Err(ConfigError::new(
+                        "router.timeout_action",
+                        "\"switch-subnetwork\" needs routing.subnetworks >= 2",
+                    ));
+                }
+                _ => {}
             }
-            DeadlockAvoidance::None => {}
         }
         let direction_order = match (&c.routing.direction_order, c.routing.algorithm) {
             (Some(list), _) => parse_order(list, shape.len())?,
@@ -390,12 +464,15 @@ impl Params {
                 }))
                 .collect(),
         };
-        if c.routing.direction_order.is_some()
-            && c.routing.algorithm != RoutingAlgorithm::DirectionOrder
-        {
+        let uses_order = match algo {
+            RoutingAlgorithm::DirectionOrder | RoutingAlgorithm::Table => true,
+            RoutingAlgorithm::Adaptive => c.routing.escape == EscapeRouting::DirectionOrder,
+            RoutingAlgorithm::DimensionOrder => false,
+        };
+        if c.routing.direction_order.is_some() && !uses_order {
             return Err(ConfigError::new(
                 "routing.direction_order",
-                "only used with algorithm = \"direction-order\"; remove it or change the algorithm",
+                "only used with algorithm = \"direction-order\" or \"table\", or adaptive routing with escape = \"direction-order\"; remove it or change the algorithm",
             ));
         }
         let mut hotspot_nodes = Vec::new();
@@ -486,6 +563,12 @@ impl Params {
             routing: c.routing.algorithm,
             direction_order,
             deadlock_avoidance: dla,
+            escape: c.routing.escape,
+            selection: c.routing.selection,
+            timeout,
+            timeout_action: r.timeout_action,
+            subnetworks,
+            faults,
             max_packet_flits,
             pattern: t.pattern,
             injection_rate: t.injection_rate,
@@ -554,20 +637,24 @@ impl Params {
     pub fn for_programs(&self) -> Result<Params, ConfigError> {
         let mut p = self.clone();
         let classes = crate::node::shmem::CLASSES;
-        let per_class = match self.deadlock_avoidance {
-            DeadlockAvoidance::Dateline => 2,
+        let per_class = match (self.routing, self.deadlock_avoidance) {
+            (RoutingAlgorithm::Adaptive, DeadlockAvoidance::Bubble) => 2,
+            (RoutingAlgorithm::Adaptive, _) => 3,
+            (_, DeadlockAvoidance::Dateline | DeadlockAvoidance::DatelineEntry) => 2,
             _ => 1,
         };
-        if !p.vcs.is_multiple_of(classes * per_class) {
+        let dateline = matches!(
+            self.deadlock_avoidance,
+            DeadlockAvoidance::Dateline | DeadlockAvoidance::DatelineEntry
+        ) && self.routing != RoutingAlgorithm::Adaptive;
+        if !p.vcs.is_multiple_of(classes)
+            || p.vcs / classes < per_class
+            || (dateline && !(p.vcs / classes).is_multiple_of(2))
+        {
             return Err(ConfigError::new(
                 "router.virtual_channels",
                 format!(
-                    "node programs use {classes} virtual subnetworks (requests, responses){}; {} VCs cannot be split so",
-                    if per_class == 2 {
-                        " of 2 dateline classes each"
-                    } else {
-                        ""
-                    },
+                    "node programs use {classes} virtual subnetworks (requests, responses) of at least {per_class} VC(s) each; {} VCs cannot be split so",
                     p.vcs
                 ),
             ));

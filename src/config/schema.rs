@@ -23,6 +23,8 @@ pub struct Config {
     #[serde(default)]
     pub routing: RoutingConfig,
     #[serde(default)]
+    pub faults: FaultsConfig,
+    #[serde(default)]
     pub traffic: TrafficConfig,
     #[serde(default)]
     pub simulation: SimulationConfig,
@@ -274,6 +276,16 @@ pub struct RouterConfig {
     pub arbiter: ArbiterKind,
     #[serde(default)]
     pub pipeline: PipelineConfig,
+    /// A head flit that has waited this long for a VC is re-routed (see
+    /// `timeout_action`); unset: never.
+    #[serde(default, serialize_with = "ser_opt_dur")]
+    pub timeout: Option<Duration>,
+    #[serde(default = "default_timeout_action")]
+    pub timeout_action: TimeoutAction,
+}
+
+fn default_timeout_action() -> TimeoutAction {
+    TimeoutAction::Escape
 }
 
 impl Default for RouterConfig {
@@ -288,6 +300,8 @@ impl Default for RouterConfig {
             allocator: default_alloc(),
             arbiter: default_arb(),
             pipeline: PipelineConfig::default(),
+            timeout: None,
+            timeout_action: default_timeout_action(),
         }
     }
 }
@@ -352,14 +366,60 @@ fn zero_dur() -> Duration {
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum RoutingAlgorithm {
+    /// Dimensions in index order, each ring the short way.
     DimensionOrder,
+    /// Directions in `routing.direction_order` (Cray T3E style).
     DirectionOrder,
+    /// Per-source tables of (first step, direction signs, last step), generated from
+    /// the topology and the fault set: direction order where it avoids every fault.
+    Table,
+    /// Minimal adaptive routing over the productive directions plus an escape VC.
+    Adaptive,
+}
+
+/// The deterministic subfunction adaptive routing falls back on (its escape channels).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum EscapeRouting {
+    /// Direction order (`routing.direction_order`), with First/Last Step tables when
+    /// links or nodes have failed.
+    DirectionOrder,
+    /// Dimension order (direction order +x -x +y -y ...), tables under faults.
+    DimensionOrder,
+    /// No escape channel: not deadlock-free, refused by the check.
+    None,
+}
+
+/// How a router picks among the candidates routing proposes.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Selection {
+    /// The usable candidate whose output VC has the most credits (ties: routing's order).
+    MostCredits,
+    /// The first usable candidate in routing's order of preference.
+    First,
+    /// A usable candidate drawn from the router's own random stream.
+    Random,
+}
+
+/// What a router does with a head flit that waited `router.timeout` cycles for a VC.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeoutAction {
+    /// Adaptive routing: offer only the escape channel from then on.
+    Escape,
+    /// Move the packet to the next virtual subnetwork (`traffic.subnetworks`).
+    SwitchSubnetwork,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeadlockAvoidance {
+    /// Two VC classes per ring; a packet moves to the upper class after the wrap link.
     Dateline,
+    /// Two VC classes per ring; the class is fixed when the packet enters the ring, by
+    /// whether its path in that ring will cross the wrap link (BookSim2's torus rule).
+    DatelineEntry,
     Bubble,
     None,
 }
@@ -375,6 +435,16 @@ pub struct RoutingConfig {
     pub direction_order: Option<Vec<String>>,
     #[serde(default = "default_dla")]
     pub deadlock_avoidance: DeadlockAvoidance,
+    /// Virtual subnetworks (disjoint VC sets) of synthetic traffic; packets start in
+    /// the first and a timeout may move them to the next.
+    #[serde(default = "one_i64")]
+    pub subnetworks: i64,
+    /// Adaptive routing: the deterministic routing of the escape channel.
+    #[serde(default = "default_escape")]
+    pub escape: EscapeRouting,
+    /// How a router chooses among usable candidates.
+    #[serde(default = "default_selection")]
+    pub selection: Selection,
 }
 
 impl Default for RoutingConfig {
@@ -383,8 +453,41 @@ impl Default for RoutingConfig {
             algorithm: default_algo(),
             direction_order: None,
             deadlock_avoidance: default_dla(),
+            subnetworks: 1,
+            escape: default_escape(),
+            selection: default_selection(),
         }
     }
+}
+
+fn default_escape() -> EscapeRouting {
+    EscapeRouting::DirectionOrder
+}
+fn default_selection() -> Selection {
+    Selection::MostCredits
+}
+
+/// Failed links and nodes. Routing never uses a failed link; a failed node's router is
+/// down and its PE takes no part.
+#[derive(Clone, Debug, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsConfig {
+    /// Failed links as a node's coordinates and a direction, e.g. `"0,1,2 +x"`; a failed
+    /// link is dead in both directions.
+    #[serde(default)]
+    pub links: Vec<String>,
+    /// Failed nodes by coordinates, e.g. `"3,0,1"`.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Further links, drawn at random from `seed` among the live ones.
+    #[serde(default)]
+    pub random_links: i64,
+    /// Further nodes, drawn at random from `seed` among the live ones.
+    #[serde(default)]
+    pub random_nodes: i64,
+    /// Seed of the random draws (independent of the traffic seed).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
 }
 
 fn default_algo() -> RoutingAlgorithm {

@@ -203,7 +203,26 @@ impl<E: Endpoint> Partition<E> {
             }
             self.wheel.advance_to(t + 1);
         }
-        self.stats.flit_hops = self.counters.flit_hops;
+        let c = &self.counters;
+        self.stats.flit_hops = c.flit_hops;
+        self.stats.adaptive_hops = c.adaptive_hops;
+        self.stats.escape_hops = c.escape_hops;
+        self.stats.first_step_hops = c.first_step_hops;
+        self.stats.last_step_hops = c.last_step_hops;
+        self.stats.timeouts = c.timeouts;
+        self.stats.rerouted_packets = c.rerouted_packets;
+    }
+
+    /// This partition's counters with the flits of each of its links filled in
+    /// (`total` nodes, `np` network ports each).
+    pub fn stats_with_links(&self, total: usize, np: usize) -> Stats {
+        let mut s = self.stats.clone();
+        s.link_flits = vec![0; total * np];
+        for (&g, r) in self.nodes.iter().zip(&self.routers) {
+            let base = g as usize * np;
+            s.link_flits[base..base + np].copy_from_slice(r.link_flits());
+        }
+        s
     }
 
     /// Stops traffic creation at every endpoint from the current cycle on.

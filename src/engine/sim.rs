@@ -233,19 +233,34 @@ impl<E: Endpoint> Engine<E> {
         Self::with_comm(p, classes, opts, Box::new(LocalComm), make)
     }
 
-    /// An engine that runs this rank's share of `opts.partitions` partitions.
+    /// An engine that runs this rank's share of `opts.partitions` partitions, with the
+    /// routing built from `p` (which must need no fallible table generation).
     pub fn with_comm(
         p: &Params,
         classes: usize,
         opts: &RunOptions,
         comm: Box<dyn Comm>,
+        make: impl FnMut(usize, &Torus, &NicSpec) -> E,
+    ) -> Self {
+        let routing = Routing::new(p, &Torus::from_params(p), classes);
+        Self::with_routing(p, routing, opts, comm, make)
+    }
+
+    /// An engine on a routing built (and checked) by the caller; its message classes
+    /// are the routing's.
+    pub fn with_routing(
+        p: &Params,
+        routing: Routing,
+        opts: &RunOptions,
+        comm: Box<dyn Comm>,
         mut make: impl FnMut(usize, &Torus, &NicSpec) -> E,
     ) -> Self {
-        let torus = Torus::new(&p.shape);
+        let torus = routing.torus().clone();
+        let classes = routing.network().classes as usize;
         let rspec = RouterSpec::new(p);
         let nspec = NicSpec::new(p, classes);
         let sh = Shared {
-            routing: Routing::new(p, &torus, classes),
+            routing,
             lookahead: rspec.to_next_router.min(rspec.credit_latency),
             rspec,
             nspec,
@@ -394,8 +409,9 @@ impl<E: Endpoint> Engine<E> {
     /// Counters of all partitions of all processes, merged (on every process).
     pub fn stats(&self) -> Stats {
         let mut s = Stats::default();
+        let np = self.sh.routing.torus().network_ports();
         for p in &self.parts {
-            s.merge(&p.stats);
+            s.merge(&p.stats_with_links(self.nodes, np));
         }
         if self.comm.size() == 1 {
             return s;

@@ -37,8 +37,8 @@ impl std::error::Error for DecodeError {}
 
 /// Appends the [`WORDS`] words of `m` to `out`.
 ///
-/// Layout: `[at, node | port<<32 | vc<<48, kind | route_bits<<8 | class<<16 |
-/// measured<<24 | tag<<32, packet, created, injected, aux | dest<<32,
+/// Layout: `[at, node | port<<32 | vc<<48, kind | measured<<4 | class<<8 |
+/// route<<16 | tag<<32, packet, created, injected, aux | dest<<32,
 /// len | index<<16 | hops<<32 | payload<<48]`; credits leave the flit words zero.
 pub fn encode(m: &Msg, out: &mut Vec<u64>) {
     let (kind, at, node, port, vc, flit) = match *m {
@@ -63,9 +63,9 @@ pub fn encode(m: &Msg, out: &mut Vec<u64>) {
     out.extend_from_slice(&[
         at,
         u64::from(node) | u64::from(port) << 32 | u64::from(vc) << 48,
-        kind | u64::from(f.route_bits) << 8
-            | u64::from(f.class) << 16
-            | u64::from(f.measured) << 24
+        kind | u64::from(f.measured) << 4
+            | u64::from(f.class) << 8
+            | u64::from(f.route) << 16
             | u64::from(f.tag) << 32,
         f.packet,
         f.created,
@@ -97,8 +97,8 @@ pub fn decode(w: &[u64]) -> Result<Msg, DecodeError> {
     let node = w[1] as u32;
     let port = (w[1] >> 32) as u16;
     let vc = (w[1] >> 48) as u16;
-    let kind = w[2] & 0xff;
-    let measured = match (w[2] >> 24) & 0xff {
+    let kind = w[2] & 0xf;
+    let measured = match (w[2] >> 4) & 0xf {
         0 => false,
         1 => true,
         b => return Err(DecodeError(format!("`measured` byte is {b}"))),
@@ -113,8 +113,8 @@ pub fn decode(w: &[u64]) -> Result<Msg, DecodeError> {
         index: (w[7] >> 16) as u16,
         hops: (w[7] >> 32) as u16,
         payload: (w[7] >> 48) as u16,
-        route_bits: (w[2] >> 8) as u8,
-        class: (w[2] >> 16) as u8,
+        route: (w[2] >> 16) as u16,
+        class: (w[2] >> 8) as u8,
         measured,
         tag: (w[2] >> 32) as u32,
     };
@@ -170,7 +170,7 @@ mod tests {
             len: 5,
             index: 4,
             hops: 17,
-            route_bits: 0b1010_0101,
+            route: 0b1010_0101_1100_0011,
             class: 3,
             measured: seed.is_multiple_of(2),
             tag: 0xDEAD_BEEF,
@@ -188,7 +188,7 @@ mod tests {
             len: u16::MAX,
             index: u16::MAX,
             hops: u16::MAX,
-            route_bits: u8::MAX,
+            route: u16::MAX,
             class: u8::MAX,
             measured: true,
             tag: u32::MAX,
@@ -254,10 +254,10 @@ mod tests {
     fn rejects_malformed_records() {
         let mut w = encode_all(&samples()[..1]);
         assert!(decode_all(&w[..WORDS - 1]).is_err());
-        w[2] = (w[2] & !0xff) | 0x77;
+        w[2] = (w[2] & !0xf) | 0x7;
         assert!(decode(&w).is_err());
         let mut w = encode_all(&samples()[..1]);
-        w[2] |= 2 << 24;
+        w[2] |= 2 << 4;
         assert!(decode(&w).is_err());
     }
 }

@@ -248,7 +248,7 @@ impl Nic {
                 len: d.len,
                 index: s.next,
                 hops: 0,
-                route_bits: 0,
+                route: 0,
                 class: d.class,
                 measured: d.measured,
                 tag: d.tag,

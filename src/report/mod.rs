@@ -46,10 +46,33 @@ fn topology_json(t: &Torus) -> Value {
     })
 }
 
+/// What routing did: hops by kind, timeouts, load per link direction, and the faults.
+pub fn routing_json(t: &Torus, s: &crate::stats::Stats) -> Value {
+    let np = t.network_ports();
+    let dirs: serde_json::Map<String, Value> = s
+        .direction_flits(np)
+        .iter()
+        .enumerate()
+        .map(|(p, f)| (Torus::port_direction(p).name(), json!(f)))
+        .collect();
+    let f = t.faults();
+    json!({
+        "adaptive_hops": s.adaptive_hops,
+        "escape_hops": s.escape_hops,
+        "first_step_hops": s.first_step_hops,
+        "last_step_hops": s.last_step_hops,
+        "timeouts": s.timeouts,
+        "rerouted_packets": s.rerouted_packets,
+        "direction_flits": dirs,
+        "failed_links": f.links.iter().map(|&(n, p)| t.describe_link(n, p)).collect::<Vec<_>>(),
+        "failed_nodes": f.nodes.iter().map(|&n| t.describe_node(n)).collect::<Vec<_>>(),
+    })
+}
+
 /// The full result document of a synthetic-traffic run.
 pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> Value {
     let s = &o.stats;
-    let t = Torus::new(&p.shape);
+    let t = Torus::from_params(p);
     let n = t.nodes() as f64;
     let m = p.measure_cycles as f64;
     let offered = s.measured_flits_created as f64 / (n * m);
@@ -97,6 +120,7 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
         "network_latency_ns": latency(&s.network_latency, p, true),
         "avg_hops": avg_hops,
         "flit_hops": s.flit_hops,
+        "routing": routing_json(&t, s),
         "performance": {
             "wall_seconds": o.wall_seconds,
             "router_cycles_per_second": o.cycles as f64 * n / wall,
@@ -141,7 +165,7 @@ pub fn strip_wall_clock(v: &mut Value) {
 
 /// A short human summary of a run.
 pub fn summary(config: &Config, p: &Params, o: &Outcome, v: &Value) -> String {
-    let t = Torus::new(&p.shape);
+    let t = Torus::from_params(p);
     let g = |path: &[&str]| -> f64 {
         let mut x = v;
         for k in path {
@@ -230,7 +254,7 @@ pub fn program_json(
     threads: usize,
 ) -> Value {
     let s = &o.stats;
-    let t = Torus::new(&p.shape);
+    let t = Torus::from_params(p);
     let us = |c: u64| c as f64 / p.clock_hz * 1e6;
     let marks: Vec<Value> = o
         .marks
@@ -262,6 +286,7 @@ pub fn program_json(
         "latency_ns": latency(&s.latency, p, true),
         "network_latency_ns": latency(&s.network_latency, p, true),
         "flit_hops": s.flit_hops,
+        "routing": routing_json(&t, s),
         "performance": {
             "wall_seconds": o.wall_seconds,
             "router_cycles_per_second": o.cycles as f64 * t.nodes() as f64 / wall,

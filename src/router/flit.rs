@@ -19,18 +19,20 @@ pub struct Flit {
     pub index: u16,
     /// Router-to-router links crossed so far.
     pub hops: u16,
-    /// Routing state carried hop to hop (bit 0: dateline crossed in the current ring).
-    pub route_bits: u8,
-    /// Message class: selects a virtual subnetwork (a disjoint set of VCs).
-    pub class: u8,
-    /// Created inside the measurement window.
-    pub measured: bool,
     /// Opaque words for the node layer: what the packet is (put data, acknowledgement,
     /// get request, ...) and its arguments. The network never looks at them.
     pub tag: u32,
     pub aux: u32,
     /// Payload bytes the packet carries (for the adapter's memory-side accounting).
     pub payload: u16,
+    /// The route header carried hop to hop, as the real router's direction bits are:
+    /// First/Last Step, direction signs, dateline and escape state
+    /// (`crate::routing::header`). 0 at injection.
+    pub route: u16,
+    /// Message class: selects a virtual subnetwork (a disjoint set of VCs).
+    pub class: u8,
+    /// Created inside the measurement window.
+    pub measured: bool,
 }
 
 impl Flit {

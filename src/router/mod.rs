@@ -25,12 +25,14 @@ pub mod flit;
 
 use crate::config::Params;
 use crate::config::params::LinkRate;
-use crate::config::schema::{AllocatorKind, ArbiterKind, FlowControl};
+use crate::config::schema::{AllocatorKind, ArbiterKind, FlowControl, Selection, TimeoutAction};
 use crate::engine::message::Msg;
-use crate::routing::{Route, Routing};
+use crate::routing::{Route, Routing, kind};
 use crate::topology::Torus;
 use arbiter::{Request, pick};
 use flit::Flit;
+use rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use std::collections::VecDeque;
 
 const NONE: u32 = u32::MAX;
@@ -113,6 +115,14 @@ pub struct RouterSpec {
     /// ring (5 flits free here, 5 there, no room for a 10-flit packet anywhere) and the
     /// ring deadlocks when packets of different sizes mix.
     pub bubble_slots: Option<u32>,
+    pub selection: Selection,
+    /// Cycles a routed head may wait for a VC before it is re-routed.
+    pub timeout: Option<u64>,
+    pub timeout_action: TimeoutAction,
+    /// Virtual subnetworks a timed-out packet may move up through.
+    pub subnetworks: u8,
+    /// Seeds the per-router random streams (random selection).
+    pub seed: u64,
 }
 
 impl RouterSpec {
@@ -146,6 +156,11 @@ impl RouterSpec {
             bubble_slots: (p.deadlock_avoidance
                 == crate::config::schema::DeadlockAvoidance::Bubble)
                 .then(|| (p.buffer / p.max_packet_flits.max(1)) as u32),
+            selection: p.selection,
+            timeout: p.timeout,
+            timeout_action: p.timeout_action,
+            subnetworks: p.subnetworks.min(255) as u8,
+            seed: p.seed,
         }
     }
 }
@@ -170,6 +185,15 @@ struct InputVc {
     route: Route,
     out: u16,
     out_vc: u16,
+    /// The candidate this VC requested with in the current cycle.
+    pick: u8,
+    /// Route header and class the packet's flits leave with (from the granted
+    /// candidate; the class changes only when a timeout moved the packet to another
+    /// virtual subnetwork).
+    header_out: u16,
+    class_out: u8,
+    /// The head's timeout has fired at this router.
+    timed_out: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -207,6 +231,15 @@ pub struct Scratch {
 #[derive(Default, Debug, Clone, Copy)]
 pub struct RouterCounters {
     pub flit_hops: u64,
+    /// Packet hops (head flits granted a network VC) by kind.
+    pub adaptive_hops: u64,
+    pub escape_hops: u64,
+    pub first_step_hops: u64,
+    pub last_step_hops: u64,
+    /// Heads whose wait for a VC reached `router.timeout`, and those of them whose
+    /// route the timeout changed.
+    pub timeouts: u64,
+    pub rerouted_packets: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -219,6 +252,9 @@ pub struct Router {
     occupied: VcSet,
     /// Output ports with credits in their queue (bit per port).
     credit_ports: u64,
+    /// Flits sent out of each network port (the load of each link direction).
+    link_flits: Vec<u64>,
+    rng: Xoshiro256PlusPlus,
 }
 
 impl Router {
@@ -233,6 +269,10 @@ impl Router {
                 route: Route::default(),
                 out: 0,
                 out_vc: 0,
+                pick: 0,
+                header_out: 0,
+                class_out: 0,
+                timed_out: false,
             })
             .collect();
         let outputs = (0..spec.p_out * v)
@@ -263,7 +303,24 @@ impl Router {
             in_rr: vec![u16::MAX; spec.p_in],
             occupied: VcSet::default(),
             credit_ports: 0,
+            link_flits: vec![0; spec.np],
+            rng: Xoshiro256PlusPlus::seed_from_u64(
+                spec.seed ^ (node as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x726f_7574,
+            ),
         }
+    }
+
+    /// Flits sent out of each network port so far.
+    pub fn link_flits(&self) -> &[u64] {
+        &self.link_flits
+    }
+
+    /// Routes the head at the front of input VC `i` (arrived through `port`).
+    #[inline]
+    fn route_head(ivc: &mut InputVc, routing: &Routing, node: usize, port: usize, head: &Flit) {
+        routing.route(node, port, head, &mut ivc.route);
+        ivc.class_out = head.class;
+        ivc.timed_out = false;
     }
 
     /// A flit arrives (at cycle `at`) into an input VC. Space is guaranteed by credits.
@@ -287,7 +344,7 @@ impl Router {
         debug_assert!(ivc.buf.len() < spec.buffer, "credit protocol violated");
         let wake = if ivc.buf.is_empty() && ivc.stage == Stage::Idle {
             debug_assert!(flit.is_head(), "body flit at the front of an idle VC");
-            ivc.route = routing.route(self.node as usize, port, &flit);
+            Self::route_head(ivc, routing, self.node as usize, port, &flit);
             ivc.stage = Stage::WaitVc;
             ivc.ready = at + spec.va_ready;
             ivc.ready
@@ -407,7 +464,8 @@ impl Router {
                 Stage::Idle => {
                     let head = &ivc.buf.front().expect("occupied").1;
                     debug_assert!(head.is_head(), "body flit at the front of an idle VC");
-                    ivc.route = routing.route(node, i / v, head);
+                    let head = *head;
+                    Self::route_head(ivc, routing, node, i / v, &head);
                     ivc.stage = Stage::WaitVc;
                     ivc.ready = t + spec.va_ready;
                 }
@@ -416,34 +474,105 @@ impl Router {
             if ivc.ready > t {
                 return;
             }
-            let r = ivc.route;
+            if let Some(to) = spec.timeout
+                && !ivc.timed_out
+                && t >= ivc.ready + to
+            {
+                ivc.timed_out = true;
+                cnt.timeouts += 1;
+                let head = ivc.buf.front().expect("occupied VCs hold flits").1;
+                match spec.timeout_action {
+                    TimeoutAction::Escape => {
+                        let r = &mut ivc.route;
+                        let s = r.as_slice();
+                        if s.iter().any(|c| c.is_escape()) && s.iter().any(|c| !c.is_escape()) {
+                            r.retain(|c| c.is_escape());
+                            cnt.rerouted_packets += 1;
+                        }
+                    }
+                    TimeoutAction::SwitchSubnetwork => {
+                        if head.class + 1 < spec.subnetworks {
+                            // A new packet of the next subnetwork from here: routed as if
+                            // injected at this router, so it enters its rings afresh.
+                            let f = Flit {
+                                class: head.class + 1,
+                                route: 0,
+                                ..head
+                            };
+                            routing.route(node, spec.np, &f, &mut ivc.route);
+                            ivc.class_out = f.class;
+                            cnt.rerouted_packets += 1;
+                        }
+                    }
+                }
+            }
             let len = ivc.buf.front().expect("occupied VCs hold flits").1.len;
             let need = match spec.flow_control {
                 FlowControl::VirtualCutThrough => len as u32,
                 FlowControl::Wormhole => 1,
             };
-            let slots = match spec.bubble_slots {
-                Some(s) if (r.port_lo as usize) < spec.np => Some((s, 1 + r.enters_ring as u32)),
-                _ => None,
-            };
-            // Selection policy: the free candidate VC with the most credits.
+            // Every usable (candidate, output VC): the VC of a candidate with the most
+            // credits; then the selection policy picks among candidates. Escape
+            // candidates are taken only when no other is usable.
             let mut best = NONE;
             let mut best_credits = 0;
-            for p in r.port_lo..r.port_lo + r.port_count {
-                for vc in r.vc_lo..r.vc_hi {
-                    let o = p as usize * v + vc as usize;
-                    let ovc = &self.outputs[o];
-                    let room = slots.is_none_or(|(s, want)| s - ovc.slots_used >= want);
-                    if ovc.owner == NONE
-                        && ovc.credits >= need
-                        && room
-                        && (best == NONE || ovc.credits > best_credits)
-                    {
-                        best = o as u32;
-                        best_credits = ovc.credits;
+            let mut best_pick = 0u8;
+            let mut best_escape = true;
+            let mut drawn = 0u32;
+            let route = ivc.route;
+            for (ci, c) in route.as_slice().iter().enumerate() {
+                let slots = match spec.bubble_slots {
+                    Some(s) if (c.port_lo as usize) < spec.np => {
+                        Some((s, 1 + c.enters_ring as u32))
+                    }
+                    _ => None,
+                };
+                let mut cbest = NONE;
+                let mut ccredits = 0;
+                for p in c.port_lo..c.port_lo + c.port_count {
+                    for vc in c.vc_lo..c.vc_hi {
+                        let o = p as usize * v + vc as usize;
+                        let ovc = &self.outputs[o];
+                        let room = slots.is_none_or(|(s, want)| s - ovc.slots_used >= want);
+                        if ovc.owner == NONE
+                            && ovc.credits >= need
+                            && room
+                            && (cbest == NONE || ovc.credits > ccredits)
+                        {
+                            cbest = o as u32;
+                            ccredits = ovc.credits;
+                        }
                     }
                 }
+                if cbest == NONE {
+                    continue;
+                }
+                let esc = c.is_escape();
+                let take = if best == NONE || (best_escape && !esc) {
+                    drawn = 1;
+                    true
+                } else if esc && !best_escape {
+                    false
+                } else {
+                    match spec.selection {
+                        Selection::MostCredits => ccredits > best_credits,
+                        Selection::First => false,
+                        Selection::Random => {
+                            // Reservoir sampling: each usable candidate of the
+                            // preferred kind is kept with equal probability.
+                            drawn += 1;
+                            self.rng.next_u64().is_multiple_of(drawn as u64)
+                        }
+                    }
+                };
+                if take {
+                    best = cbest;
+                    best_credits = ccredits;
+                    best_pick = ci as u8;
+                    best_escape = esc;
+                }
             }
+            ivc.pick = best_pick;
             if best != NONE {
                 sc.va.push((best, req));
             }
@@ -451,7 +580,7 @@ impl Router {
         // 3. VC allocation; winners whose switch request is due join the switch requests
         // (pre-arbitration: in the same cycle).
         if !sc.va.is_empty() {
-            self.vc_allocate(t, spec, sc);
+            self.vc_allocate(t, spec, sc, cnt);
             let before = sc.sa.len();
             for k in 0..sc.won.len() {
                 let i = sc.won[k].0 as usize;
@@ -488,7 +617,8 @@ impl Router {
             if ivc.front_at > t {
                 present -= 1;
             }
-            f.route_bits = ivc.route.bits;
+            f.route = ivc.header_out;
+            f.class = ivc.class_out;
             let ovc_i = op * v + ivc.out_vc as usize;
             let out_vc = ivc.out_vc;
             if f.is_tail() {
@@ -500,7 +630,7 @@ impl Router {
                 if let Some(&(at, next)) = ivc.buf.front()
                     && at <= t
                 {
-                    ivc.route = routing.route(node, i / v, &next);
+                    Self::route_head(ivc, routing, node, i / v, &next);
                     ivc.stage = Stage::WaitVc;
                     ivc.ready = t + spec.va_ready;
                 }
@@ -526,6 +656,7 @@ impl Router {
             if op < spec.np {
                 f.hops += 1;
                 cnt.flit_hops += 1;
+                self.link_flits[op] += 1;
                 out.push(Msg::Flit {
                     at: t + spec.to_next_router,
                     node: routing.torus().neighbor(node, op) as u32,
@@ -548,7 +679,13 @@ impl Router {
 
     /// Separable VC allocation over `sc.va` (each input VC has already picked one
     /// output VC): one winner per output VC. Winners go to `sc.won`.
-    fn vc_allocate(&mut self, t: u64, spec: &RouterSpec, sc: &mut Scratch) {
+    fn vc_allocate(
+        &mut self,
+        t: u64,
+        spec: &RouterSpec,
+        sc: &mut Scratch,
+        cnt: &mut RouterCounters,
+    ) {
         let v = spec.vcs;
         let n_in = self.inputs.len() as u16;
         sc.won.clear();
@@ -578,6 +715,15 @@ impl Router {
                 ovc.downstream.push_back(len);
             }
             let ivc = &mut self.inputs[w as usize];
+            let c = ivc.route.as_slice()[ivc.pick as usize];
+            ivc.header_out = c.header;
+            if (o as usize / v) < spec.np {
+                let k = c.kind;
+                cnt.adaptive_hops += (k & kind::ADAPTIVE != 0) as u64;
+                cnt.escape_hops += (k & kind::ESCAPE != 0) as u64;
+                cnt.first_step_hops += (k & kind::FIRST_STEP != 0) as u64;
+                cnt.last_step_hops += (k & kind::LAST_STEP != 0) as u64;
+            }
             ivc.stage = Stage::Active;
             ivc.out = (o as usize / v) as u16;
             ivc.out_vc = (o as usize % v) as u16;
@@ -685,20 +831,22 @@ impl Router {
             let wants = match ivc.stage {
                 Stage::Idle => "not yet routed".to_string(),
                 Stage::WaitVc => {
-                    let r = ivc.route;
-                    let mut s = format!(
-                        "waits for a VC {}..{} on {}",
-                        r.vc_lo,
-                        r.vc_hi,
-                        torus.port_name(r.port_lo as usize, injectors, false)
-                    );
-                    for vc in r.vc_lo..r.vc_hi {
-                        let o = &self.outputs[r.port_lo as usize * v + vc as usize];
+                    let mut s = String::from("waits for a VC:");
+                    for c in ivc.route.as_slice() {
                         s += &format!(
-                            " [vc{vc}: {} credits, {}]",
-                            o.credits,
-                            if o.owner == NONE { "free" } else { "owned" }
+                            " {} vc{}..{}",
+                            torus.port_name(c.port_lo as usize, injectors, false),
+                            c.vc_lo,
+                            c.vc_hi
                         );
+                        for vc in c.vc_lo..c.vc_hi {
+                            let o = &self.outputs[c.port_lo as usize * v + vc as usize];
+                            s += &format!(
+                                " [vc{vc}: {} credits, {}]",
+                                o.credits,
+                                if o.owner == NONE { "free" } else { "owned" }
+                            );
+                        }
                     }
                     s
                 }

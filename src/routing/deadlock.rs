@@ -1,208 +1,311 @@
 //! Static deadlock check: build the channel dependency graph (CDG) of a routing
-//! configuration and look for cycles.
+//! configuration from the routing function itself and look for cycles.
 //!
-//! A channel is (router, output port, VC). Routing creates a dependency from the channel
-//! a packet holds to every channel it may request next. Without bubble flow control a
-//! cycle in this graph means the configuration can deadlock (Dally & Seitz). With bubble
-//! flow control a ring cannot fill up, so dependencies *inside* one unidirectional ring
-//! are harmless: rings are contracted to single vertices and only cycles *between*
-//! rings count.
+//! A channel is (router, output port, VC). A packet holding one channel may request the
+//! next one on its path, which is a dependency. Without bubble flow control a cycle
+//! means the configuration can deadlock (Dally & Seitz). With bubble flow control a
+//! ring cannot fill up, so dependencies *inside* one unidirectional ring are harmless:
+//! rings are contracted to single vertices and only cycles *between* rings count.
+//!
+//! Adaptive routing is checked by Duato's condition on its escape channels: a packet
+//! may move to the escape channel at any router and then stays on it, so the escape
+//! paths from every node to every destination must form an acyclic graph, and every
+//! routing state must offer the escape channel.
+//!
+//! The graph is built by calling [`Routing::route`], the function the routers call:
+//! no rule is written twice.
 
-use super::Routing;
+use super::{Network, Route, Routing};
 use crate::config::schema::DeadlockAvoidance;
 use crate::router::flit::Flit;
 use crate::topology::Torus;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-/// Outcome of the check: `Ok` with the graph's size, or the channels of one cycle.
+/// Outcome of the check: the graph's size, and what is wrong if anything is.
 #[derive(Debug, Clone)]
 pub struct CdgReport {
     pub channels: usize,
     pub dependencies: usize,
+    /// The channels of one dependency cycle.
     pub cycle: Option<Vec<String>>,
+    /// A problem other than a cycle (no escape channel, a route that never arrives).
+    pub problem: Option<String>,
 }
 
-/// (in port, in route bits, out port, out route bits, message class) at one router.
-type Transition = (usize, u8, usize, u8, u8);
+impl CdgReport {
+    pub fn is_safe(&self) -> bool {
+        self.cycle.is_none() && self.problem.is_none()
+    }
+}
 
-/// Every (in port, in bits) -> (out port, out bits) transition routing can make at each
-/// router, found by walking the route of every source/destination pair and class.
-fn transitions(r: &Routing, classes: usize) -> Vec<Vec<Transition>> {
-    let t = r.torus();
-    let n = t.nodes();
+/// A channel dependency graph that grows path by path and can refuse a path that
+/// would close a cycle (table generation uses that; the check builds it whole).
+pub struct DepGraph {
+    torus: Torus,
+    bubble: bool,
+    index: HashMap<u64, u32>,
+    keys: Vec<u64>,
+    adj: Vec<Vec<u32>>,
+    edges: HashSet<(u32, u32)>,
+    mark: Vec<u32>,
+    epoch: u32,
+}
+
+impl DepGraph {
+    pub fn new(net: &Network) -> DepGraph {
+        DepGraph {
+            torus: net.torus.clone(),
+            bubble: net.dla == DeadlockAvoidance::Bubble,
+            index: HashMap::new(),
+            keys: Vec::new(),
+            adj: Vec::new(),
+            edges: HashSet::new(),
+            mark: Vec::new(),
+            epoch: 0,
+        }
+    }
+
+    /// The vertex of channel (`node`, `port`, `vc`): under bubble flow control its
+    /// unidirectional ring (per VC set), else the channel itself.
+    fn key(&self, node: usize, port: usize, vc: usize) -> u64 {
+        let t = &self.torus;
+        let np = t.network_ports();
+        let base = if self.bubble {
+            let d = port / 2;
+            let stride: usize = t.shape()[..d].iter().product();
+            (node - t.coord(node, d) * stride) * np + port
+        } else {
+            node * np + port
+        };
+        (base as u64) << 8 | vc as u64
+    }
+
+    fn vertex(&mut self, key: u64) -> u32 {
+        if let Some(&v) = self.index.get(&key) {
+            return v;
+        }
+        let v = self.keys.len() as u32;
+        self.index.insert(key, v);
+        self.keys.push(key);
+        self.adj.push(Vec::new());
+        self.mark.push(0);
+        v
+    }
+
+    /// The dependencies of a path of channels (node, out port, VC), in order.
+    fn deps(&mut self, path: &[(usize, usize, usize)]) -> Vec<(u32, u32)> {
+        let mut v = Vec::with_capacity(path.len());
+        for w in path.windows(2) {
+            let a = self.key(w[0].0, w[0].1, w[0].2);
+            let b = self.key(w[1].0, w[1].1, w[1].2);
+            if a == b {
+                continue; // along one ring under bubble flow control
+            }
+            let (a, b) = (self.vertex(a), self.vertex(b));
+            if !self.edges.contains(&(a, b)) {
+                v.push((a, b));
+            }
+        }
+        v
+    }
+
+    /// Adds a path's dependencies unconditionally.
+    pub fn add_path(&mut self, path: &[(usize, usize, usize, bool)]) {
+        let p: Vec<_> = path.iter().map(|&(n, o, v, _)| (n, o, v)).collect();
+        for (a, b) in self.deps(&p) {
+            if self.edges.insert((a, b)) {
+                self.adj[a as usize].push(b);
+            }
+        }
+    }
+
+    /// Adds a path's dependencies unless one of them would close a cycle; then the
+    /// graph is left as it was and `false` returned.
+    pub fn try_add_path(&mut self, path: &[(usize, usize, usize, bool)]) -> bool {
+        let p: Vec<_> = path.iter().map(|&(n, o, v, _)| (n, o, v)).collect();
+        let new = self.deps(&p);
+        let mut added: Vec<(u32, u32)> = Vec::new();
+        for (a, b) in new {
+            if self.edges.contains(&(a, b)) {
+                continue;
+            }
+            if self.reaches(b, a) {
+                for (x, y) in added.into_iter().rev() {
+                    self.edges.remove(&(x, y));
+                    self.adj[x as usize].pop();
+                    debug_assert!(!self.adj[x as usize].contains(&y));
+                }
+                return false;
+            }
+            self.edges.insert((a, b));
+            self.adj[a as usize].push(b);
+            added.push((a, b));
+        }
+        true
+    }
+
+    /// Whether `to` can be reached from `from`.
+    fn reaches(&mut self, from: u32, to: u32) -> bool {
+        if from == to {
+            return true;
+        }
+        self.epoch += 1;
+        let e = self.epoch;
+        let mut stack = vec![from];
+        self.mark[from as usize] = e;
+        while let Some(v) = stack.pop() {
+            for i in 0..self.adj[v as usize].len() {
+                let w = self.adj[v as usize][i];
+                if w == to {
+                    return true;
+                }
+                if self.mark[w as usize] != e {
+                    self.mark[w as usize] = e;
+                    stack.push(w);
+                }
+            }
+        }
+        false
+    }
+
+    fn name(&self, v: u32) -> String {
+        let t = &self.torus;
+        let np = t.network_ports();
+        let k = self.keys[v as usize];
+        let (base, vc) = ((k >> 8) as usize, (k & 0xff) as usize);
+        let (node, port) = (base / np, base % np);
+        if self.bubble {
+            format!(
+                "ring {} through {} (VCs from {vc})",
+                Torus::port_direction(port).name(),
+                t.describe_node(node)
+            )
+        } else {
+            format!(
+                "router {} {} vc{vc}",
+                t.describe_node(node),
+                Torus::port_direction(port).name()
+            )
+        }
+    }
+
+    /// One cycle, if the graph has any.
+    fn find_cycle(&self) -> Option<Vec<String>> {
+        let mut g: DiGraph<(), ()> = DiGraph::new();
+        let idx: Vec<NodeIndex> = (0..self.keys.len()).map(|_| g.add_node(())).collect();
+        for (a, list) in self.adj.iter().enumerate() {
+            for &b in list {
+                g.add_edge(idx[a], idx[b as usize], ());
+            }
+        }
+        let scc = tarjan_scc(&g).into_iter().find(|c| c.len() > 1)?;
+        let inside: HashSet<NodeIndex> = scc.iter().copied().collect();
+        let mut path = vec![scc[0]];
+        let mut pos: HashMap<NodeIndex, usize> = HashMap::from([(scc[0], 0)]);
+        let mut cur = scc[0];
+        loop {
+            let next = g
+                .neighbors(cur)
+                .filter(|n| inside.contains(n))
+                .min_by_key(|n| n.index())?;
+            if let Some(&i) = pos.get(&next) {
+                let mut c = path[i..].to_vec();
+                c.push(next);
+                return Some(c.iter().map(|v| self.name(v.index() as u32)).collect());
+            }
+            pos.insert(next, path.len());
+            path.push(next);
+            cur = next;
+        }
+    }
+}
+
+/// Builds the CDG of `r` for `classes` message classes and reports a cycle.
+pub fn check(r: &Routing, classes: usize) -> CdgReport {
+    let t = r.torus().clone();
     let np = t.network_ports();
-    // Dense bitset over (node, in_port incl. injection, in_bits, out_port, out_bits, class).
-    let stride_in = 2 * np * 2 * classes;
-    let per_node = (np + 1) * stride_in;
-    let mut seen = vec![false; n * per_node];
-    let mut out: Vec<Vec<Transition>> = vec![Vec::new(); n];
-    for class in 0..classes as u8 {
-        for src in 0..n {
-            for dest in 0..n {
-                if src == dest {
+    let anywhere = r.escape_anywhere();
+    let mut dep = DepGraph::new(r.network());
+    let live = t.live_nodes();
+    let limit = 4 * t.nodes() + 16;
+    let mut route = Route::default();
+    let mut path = Vec::new();
+    let mut problem = None;
+    'outer: for class in 0..classes as u8 {
+        for &s in &live {
+            for &d in &live {
+                if s == d {
                     continue;
                 }
                 let mut f = Flit {
-                    packet: (src as u64) << 32,
-                    dest: dest as u32,
+                    packet: (s as u64) << 32,
+                    dest: d as u32,
                     len: 1,
                     class,
                     ..Default::default()
                 };
-                let mut node = src;
-                let mut in_port = np; // the injector
+                let (mut node, mut in_port) = (s, np);
+                path.clear();
                 loop {
-                    let route = r.route(node, in_port, &f);
-                    let out_port = route.port_lo as usize;
-                    if out_port >= np {
+                    r.route(node, in_port, &f, &mut route);
+                    let c = if anywhere {
+                        match route.as_slice().iter().find(|c| c.is_escape()) {
+                            Some(c) => *c,
+                            None if route.as_slice().iter().any(|c| c.port_lo as usize >= np) => {
+                                break;
+                            }
+                            None => {
+                                problem = Some(format!(
+                                    "adaptive routing offers no escape channel (at router {} toward {}): without one it can deadlock; set routing.escape = \"direction-order\" or \"dimension-order\"",
+                                    t.describe_node(node),
+                                    t.describe_node(d)
+                                ));
+                                break 'outer;
+                            }
+                        }
+                    } else {
+                        match route.as_slice().first() {
+                            Some(c) => *c,
+                            None => break,
+                        }
+                    };
+                    let out = c.port_lo as usize;
+                    if out >= np {
                         break;
                     }
-                    let ip = in_port.min(np);
-                    let idx = node * per_node
-                        + ip * stride_in
-                        + (f.route_bits as usize) * np * 2 * classes
-                        + out_port * 2 * classes
-                        + route.bits as usize * classes
-                        + class as usize;
-                    if !seen[idx] {
-                        seen[idx] = true;
-                        out[node].push((ip, f.route_bits, out_port, route.bits, class));
+                    if !t.link_alive(node, out) || path.len() > limit {
+                        problem = Some(format!(
+                            "the route from {} to {} {}",
+                            t.describe_node(s),
+                            t.describe_node(d),
+                            if path.len() > limit {
+                                "does not reach its destination".to_string()
+                            } else {
+                                format!("uses the failed link {}", t.describe_link(node, out))
+                            }
+                        ));
+                        break 'outer;
                     }
-                    f.route_bits = route.bits;
-                    in_port = out_port;
-                    node = t.neighbor(node, out_port);
+                    path.push((node, out, c.vc_lo as usize, false));
+                    f.route = c.header;
+                    in_port = out;
+                    node = t.neighbor(node, out);
                 }
+                dep.add_path(&path);
             }
         }
     }
-    out
-}
-
-fn channel_name(t: &Torus, node: usize, port: usize, vc: usize) -> String {
-    format!(
-        "router {} {} vc{}",
-        t.describe_node(node),
-        Torus::port_direction(port).name(),
-        vc
-    )
-}
-
-/// Builds the CDG (ring-contracted under bubble flow control) and reports a cycle.
-pub fn check(r: &Routing, classes: usize) -> CdgReport {
-    let t = r.torus();
-    let np = t.network_ports();
-    let bubble = r.deadlock_avoidance() == DeadlockAvoidance::Bubble;
-    let trans = transitions(r, classes);
-    let vc_range = |bits: u8, class: u8| -> (usize, usize) {
-        let f = Flit {
-            route_bits: bits,
-            class,
-            ..Default::default()
-        };
-        let (lo, hi) = r.class_range(f.class);
-        if r.deadlock_avoidance() == DeadlockAvoidance::Dateline {
-            let half = (hi - lo) / 2;
-            let l = lo + if bits & 1 == 1 { half } else { 0 };
-            (l as usize, (l + half) as usize)
-        } else {
-            (lo as usize, hi as usize)
-        }
-    };
-    // Vertex key: a channel, or under bubble a (ring, class) pair.
-    let ring_of = |node: usize, port: usize| -> usize {
-        let d = port / 2;
-        let base = node - t.coord(node, d) * (0..d).map(|i| t.shape()[i]).product::<usize>();
-        base * np + port
-    };
-    let mut g: DiGraph<(usize, usize, usize), ()> = DiGraph::new();
-    let mut index: HashMap<(usize, usize, usize), NodeIndex> = HashMap::new();
-    let mut vertex = |g: &mut DiGraph<(usize, usize, usize), ()>, key: (usize, usize, usize)| {
-        *index.entry(key).or_insert_with(|| g.add_node(key))
-    };
-    let mut edges = std::collections::HashSet::new();
-    for (node, list) in trans.iter().enumerate() {
-        for &(in_port, in_bits, out_port, out_bits, class) in list {
-            if in_port >= np {
-                continue; // injection: no channel is held
-            }
-            let up = t.neighbor(node, in_port ^ 1);
-            let (ilo, ihi) = vc_range(in_bits, class);
-            let (olo, ohi) = vc_range(out_bits, class);
-            if bubble {
-                let a = ring_of(up, in_port);
-                let b = ring_of(node, out_port);
-                if a != b {
-                    let ka = vertex(&mut g, (a, usize::MAX, class as usize));
-                    let kb = vertex(&mut g, (b, usize::MAX, class as usize));
-                    if edges.insert((ka, kb)) {
-                        g.add_edge(ka, kb, ());
-                    }
-                }
-                continue;
-            }
-            for vi in ilo..ihi {
-                for vo in olo..ohi {
-                    let ka = vertex(&mut g, (up, in_port, vi));
-                    let kb = vertex(&mut g, (node, out_port, vo));
-                    if edges.insert((ka, kb)) {
-                        g.add_edge(ka, kb, ());
-                    }
-                }
-            }
-        }
-    }
-    let mut cycle = None;
-    for scc in tarjan_scc(&g) {
-        let self_loop = scc.len() == 1 && g.contains_edge(scc[0], scc[0]);
-        if scc.len() > 1 || self_loop {
-            cycle = Some(find_cycle(&g, &scc));
-            break;
-        }
-    }
-    let name = |k: (usize, usize, usize)| -> String {
-        if k.1 == usize::MAX {
-            let port = k.0 % np;
-            let base = k.0 / np;
-            format!(
-                "ring {} through {} (class {})",
-                Torus::port_direction(port).name(),
-                t.describe_node(base),
-                k.2
-            )
-        } else {
-            channel_name(t, k.0, k.1, k.2)
-        }
-    };
     CdgReport {
-        channels: g.node_count(),
-        dependencies: g.edge_count(),
-        cycle: cycle.map(|c| c.into_iter().map(|v| name(g[v])).collect()),
-    }
-}
-
-/// One cycle inside a strongly connected component: walk successors inside the SCC
-/// until a vertex repeats.
-fn find_cycle(g: &DiGraph<(usize, usize, usize), ()>, scc: &[NodeIndex]) -> Vec<NodeIndex> {
-    let inside: std::collections::HashSet<_> = scc.iter().copied().collect();
-    let mut path = vec![scc[0]];
-    let mut pos: HashMap<NodeIndex, usize> = HashMap::from([(scc[0], 0)]);
-    let mut cur = scc[0];
-    loop {
-        let next = g
-            .neighbors(cur)
-            .filter(|n| inside.contains(n))
-            .min_by_key(|n| n.index())
-            .expect("a vertex of a cyclic SCC has a successor in it");
-        if let Some(&i) = pos.get(&next) {
-            let mut c = path[i..].to_vec();
-            c.push(next);
-            return c;
-        }
-        pos.insert(next, path.len());
-        path.push(next);
-        cur = next;
+        channels: dep.keys.len(),
+        dependencies: dep.edges.len(),
+        cycle: if problem.is_some() {
+            None
+        } else {
+            dep.find_cycle()
+        },
+        problem,
     }
 }
 
@@ -211,15 +314,18 @@ mod tests {
     use super::*;
     use crate::config::load_str;
 
+    /// On 4-rings balanced ties mean no packet travels more than two hops of a ring,
+    /// so even one VC without avoidance has no cycle; 6-rings close them.
     fn report(extra: &str) -> CdgReport {
-        let text = format!("[topology]\nshape = [4, 4]\n{extra}");
+        let text = format!("[topology]\nshape = [6, 6]\n{extra}");
         let (_, p) = load_str(&text, None, &[]).unwrap();
-        check(&Routing::new(&p, &Torus::new(&p.shape), 1), 1)
+        check(&Routing::new(&p, &Torus::from_params(&p), 1), 1)
     }
 
     #[test]
     fn dateline_is_acyclic() {
-        assert!(report("").cycle.is_none());
+        assert!(report("").is_safe());
+        assert!(report("[routing]\ndeadlock_avoidance = \"dateline-entry\"\n").is_safe());
     }
 
     #[test]
@@ -234,8 +340,7 @@ mod tests {
     fn bubble_with_one_vc_is_acyclic() {
         assert!(
             report("[router]\nvirtual_channels = 1\n[routing]\ndeadlock_avoidance = \"bubble\"\n")
-                .cycle
-                .is_none()
+                .is_safe()
         );
     }
 
@@ -246,5 +351,19 @@ mod tests {
                 .cycle
                 .is_some()
         );
+    }
+
+    #[test]
+    fn incremental_graph_refuses_a_closing_path() {
+        let text = "[topology]\nshape = [4, 4]\n[router]\nvirtual_channels = 1\n[routing]\ndeadlock_avoidance = \"none\"\n";
+        let (_, p) = load_str(text, None, &[]).unwrap();
+        let r = Routing::new(&p, &Torus::from_params(&p), 1);
+        let mut g = DepGraph::new(r.network());
+        // Around the x ring of row 0: 0 -> 1 -> 2 -> 3 -> 0.
+        assert!(g.try_add_path(&[(0, 0, 0, false), (1, 0, 0, false), (2, 0, 0, false)]));
+        assert!(g.try_add_path(&[(2, 0, 0, false), (3, 0, 0, false)]));
+        let before = g.edges.len();
+        assert!(!g.try_add_path(&[(3, 0, 0, false), (0, 0, 0, false)]));
+        assert_eq!(g.edges.len(), before, "a refused path leaves no edge");
     }
 }

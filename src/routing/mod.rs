@@ -1,155 +1,345 @@
-//! Routing functions: given where a head flit is and where it goes, propose the output
-//! port(s) and the virtual channels it may use, and say whether the bubble rule applies.
+//! Routing: given where a head flit is and where it goes, propose the ways it may leave
+//! the router, in order of preference.
 //!
-//! Routing proposes, the router's allocator chooses: a [`Route`] is a set of candidate
-//! ports and a VC range, not a single channel. Deadlock avoidance is expressed as data
-//! here (dateline VC classes, the bubble flag), so the router stays generic.
+//! Routing proposes, the router chooses: a [`Route`] is a short list of [`Candidate`]s
+//! (an output port range, a VC range, whether the hop enters a ring, the route header
+//! the packet carries on), and the router takes one its flow control allows, by the
+//! configured selection policy. Deadlock avoidance is expressed as data here (VC ranges
+//! from the ring rule, the bubble flag), so the router stays generic, and the static
+//! deadlock check ([`deadlock`]) reads the very same candidates: every rule is written
+//! once.
+//!
+//! Each algorithm is one file behind [`RoutingFunction`]: [`ordered`] (dimension and
+//! direction order), [`table`] (per-source tables with First/Last Step for faults) and
+//! [`adaptive`] (minimal adaptive with an escape channel).
 
+pub mod adaptive;
 pub mod deadlock;
+pub mod header;
+pub mod ordered;
+pub mod table;
 
 use crate::config::Params;
 use crate::config::params::Direction;
-use crate::config::schema::{DeadlockAvoidance, RoutingAlgorithm};
+use crate::config::schema::{DeadlockAvoidance, EscapeRouting, RoutingAlgorithm};
 use crate::router::flit::Flit;
 use crate::topology::Torus;
+use std::sync::Arc;
 
-/// Candidate outputs for a head flit.
+/// What kind of hop a candidate is, as bits, for the hop counters.
+pub mod kind {
+    pub const FIRST_STEP: u8 = 1;
+    pub const LAST_STEP: u8 = 2;
+    pub const ADAPTIVE: u8 = 4;
+    pub const ESCAPE: u8 = 8;
+}
+
+/// One way a head flit may leave a router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Route {
-    /// Candidate ports are `port_lo .. port_lo + port_count`.
-    pub port_lo: u16,
-    pub port_count: u16,
-    /// Usable VCs are `vc_lo .. vc_hi` on any candidate port.
-    pub vc_lo: u16,
-    pub vc_hi: u16,
-    /// The packet enters a ring (injection or a turn): under bubble flow control the
-    /// next buffer must keep room for one more whole packet afterwards.
+pub struct Candidate {
+    /// Output ports `port_lo .. port_lo + port_count` (several only for ejectors).
+    pub port_lo: u8,
+    pub port_count: u8,
+    /// Usable VCs are `vc_lo .. vc_hi` on the port(s).
+    pub vc_lo: u8,
+    pub vc_hi: u8,
+    /// The packet enters a ring (injection, a turn, or a move onto the escape VC):
+    /// under bubble flow control the next buffer must keep room for one more whole
+    /// packet afterwards.
     pub enters_ring: bool,
-    /// `route_bits` the flit carries after this hop.
-    pub bits: u8,
+    /// [`kind`] bits.
+    pub kind: u8,
+    /// The route header the packet carries after this hop.
+    pub header: u16,
 }
 
-/// A routing function bound to one torus and VC layout. Cheap to clone; shared by all
-/// routers of a partition.
-#[derive(Clone, Debug)]
-pub struct Routing {
-    torus: Torus,
-    algorithm: RoutingAlgorithm,
-    order: Vec<Direction>,
-    dla: DeadlockAvoidance,
-    vcs: u16,
-    classes: u16,
-    ejectors: u16,
+impl Candidate {
+    pub fn is_escape(&self) -> bool {
+        self.kind & kind::ESCAPE != 0
+    }
 }
 
-impl Routing {
-    /// `classes` message classes (virtual subnetworks) split the VCs of every port.
-    pub fn new(p: &Params, torus: &Torus, classes: usize) -> Routing {
-        Routing {
-            torus: torus.clone(),
-            algorithm: p.routing,
-            order: p.direction_order.clone(),
-            dla: p.deadlock_avoidance,
-            vcs: p.vcs as u16,
-            classes: classes.max(1) as u16,
-            ejectors: p.ejectors as u16,
+/// Candidates a routing function may propose at once: the productive directions of a
+/// 4-D torus at most 2 each, and an escape.
+pub const MAX_CANDIDATES: usize = 9;
+
+/// The candidates for one head flit, best first.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Route {
+    len: u8,
+    c: [Candidate; MAX_CANDIDATES],
+}
+
+impl Route {
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+    /// Adds a candidate; beyond [`MAX_CANDIDATES`] the least preferred are dropped
+    /// (routing functions add their escape first-class so it is never dropped).
+    #[inline]
+    pub fn push(&mut self, c: Candidate) {
+        if (self.len as usize) < MAX_CANDIDATES {
+            self.c[self.len as usize] = c;
+            self.len += 1;
         }
     }
-
-    pub fn torus(&self) -> &Torus {
-        &self.torus
+    /// Drops the least preferred candidate.
+    pub fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
     }
-
-    pub fn deadlock_avoidance(&self) -> DeadlockAvoidance {
-        self.dla
+    #[inline]
+    pub fn as_slice(&self) -> &[Candidate] {
+        &self.c[..self.len as usize]
     }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Keeps only the candidates `keep` accepts.
+    pub fn retain(&mut self, keep: impl Fn(&Candidate) -> bool) {
+        let mut n = 0;
+        for i in 0..self.len as usize {
+            if keep(&self.c[i]) {
+                self.c[n] = self.c[i];
+                n += 1;
+            }
+        }
+        self.len = n as u8;
+    }
+}
 
-    /// VCs of one message class.
+/// A routing algorithm. `route` must be a pure function of its arguments: the router
+/// may compute it early, again after a timeout, and the deadlock check calls it for
+/// every state a packet can be in.
+pub trait RoutingFunction: Send + Sync + std::fmt::Debug {
+    /// Candidates for the head `flit` at `node`, arrived through `in_port` (an
+    /// injector when `in_port >= 2n`), into `out` (cleared by the caller).
+    fn route(&self, net: &Network, node: usize, in_port: usize, flit: &Flit, out: &mut Route);
+
+    /// Whether the deadlock check should treat the packet as entering the network at
+    /// every node (adaptive routing: a packet can move to the escape channel anywhere)
+    /// rather than only at its source.
+    fn escape_anywhere(&self) -> bool {
+        false
+    }
+}
+
+/// What every routing function shares: the torus and its faults, the VC layout and
+/// the ring rule that keeps rings deadlock-free.
+#[derive(Clone, Debug)]
+pub struct Network {
+    pub torus: Torus,
+    pub dla: DeadlockAvoidance,
+    pub vcs: u16,
+    pub classes: u16,
+    pub ejectors: u16,
+}
+
+impl Network {
+    /// VCs of one message class (virtual subnetwork).
+    #[inline]
     pub fn class_range(&self, class: u8) -> (u16, u16) {
         let w = self.vcs / self.classes;
         let lo = class as u16 * w;
         (lo, lo + w)
     }
 
-    /// The network port a packet at `node` takes next toward `dest`, or `None` at the
-    /// destination. A tie (distance exactly k/2 on an even ring) is broken by the
-    /// parity of `src + dest + dimension`: half of the source/destination pairs go each
-    /// way, which balances the two directions of the ring, and every router of a path
-    /// computes the same choice (after one hop the tie is gone, so the direction never
-    /// flips mid-ring). All packets of one pair take one path, so they stay in order.
+    /// The ejection candidate: any ejector, any VC of the class.
     #[inline]
-    pub fn next_port(&self, node: usize, src: usize, dest: usize) -> Option<usize> {
-        let t = &self.torus;
-        let minus = |d: usize, p: usize| {
-            let k = t.shape()[d];
-            2 * p > k || (2 * p == k && (src + dest + d) % 2 == 1)
-        };
-        match self.algorithm {
-            RoutingAlgorithm::DimensionOrder => {
-                for d in 0..t.dims() {
-                    let p = t.plus_distance(node, dest, d);
-                    if p != 0 {
-                        return Some(2 * d + minus(d, p) as usize);
-                    }
-                }
-                None
-            }
-            RoutingAlgorithm::DirectionOrder => {
-                for dir in &self.order {
-                    let p = t.plus_distance(node, dest, dir.dim);
-                    if p != 0 && minus(dir.dim, p) == dir.minus {
-                        return Some(Torus::port_of(*dir));
-                    }
-                }
-                None
-            }
+    pub fn eject(&self, class: u8) -> Candidate {
+        let (lo, hi) = self.class_range(class);
+        Candidate {
+            port_lo: self.torus.network_ports() as u8,
+            port_count: self.ejectors as u8,
+            vc_lo: lo as u8,
+            vc_hi: hi as u8,
+            enters_ring: false,
+            kind: 0,
+            header: 0,
         }
     }
 
-    /// Full routing decision for a head flit that entered `node` through `in_port`.
+    /// The ring rule, written once: a hop from `node` out of `out` on the VCs
+    /// `lo..hi` of a deadlock-free ring discipline. `continuing` says the packet
+    /// already travels in this ring on these VCs; `ring_hops` is how many hops it will
+    /// take in this ring from here (only the entry-time dateline rule reads it).
+    /// Returns the candidate with its VC range, bubble flag and the dateline bit of
+    /// `header` set.
     #[inline]
-    pub fn route(&self, node: usize, in_port: usize, flit: &Flit) -> Route {
-        let np = self.torus.network_ports();
-        let (clo, chi) = self.class_range(flit.class);
-        match self.next_port(node, flit.src() as usize, flit.dest as usize) {
-            None => Route {
-                port_lo: np as u16,
-                port_count: self.ejectors,
-                vc_lo: clo,
-                vc_hi: chi,
-                enters_ring: false,
-                bits: 0,
-            },
-            Some(out) => {
-                let same_ring = in_port == out;
-                match self.dla {
-                    DeadlockAvoidance::Dateline => {
-                        let carried = same_ring && flit.route_bits & 1 == 1;
-                        let b = carried || self.torus.crosses_dateline(node, out);
-                        let half = (chi - clo) / 2;
-                        let lo = clo + if b { half } else { 0 };
-                        Route {
-                            port_lo: out as u16,
-                            port_count: 1,
-                            vc_lo: lo,
-                            vc_hi: lo + half,
-                            // The dateline classes alone break the ring cycles; the
-                            // bubble reservation is for `Bubble` only.
-                            enters_ring: false,
-                            bits: b as u8,
-                        }
-                    }
-                    DeadlockAvoidance::Bubble | DeadlockAvoidance::None => Route {
-                        port_lo: out as u16,
-                        port_count: 1,
-                        vc_lo: clo,
-                        vc_hi: chi,
-                        enters_ring: !same_ring && self.dla == DeadlockAvoidance::Bubble,
-                        bits: 0,
-                    },
+    #[allow(clippy::too_many_arguments)]
+    pub fn ring_hop(
+        &self,
+        node: usize,
+        out: usize,
+        lo: u16,
+        hi: u16,
+        continuing: bool,
+        header: u16,
+        ring_hops: usize,
+        kind: u8,
+    ) -> Candidate {
+        let mut c = Candidate {
+            port_lo: out as u8,
+            port_count: 1,
+            vc_lo: lo as u8,
+            vc_hi: hi as u8,
+            enters_ring: false,
+            kind,
+            header: header & !header::DATELINE,
+        };
+        let upper = match self.dla {
+            DeadlockAvoidance::Dateline => {
+                (continuing && header & header::DATELINE != 0)
+                    || self.torus.crosses_dateline(node, out)
+            }
+            DeadlockAvoidance::DatelineEntry => {
+                if continuing {
+                    header & header::DATELINE != 0
+                } else {
+                    self.torus.ring_walk_wraps(node, out, ring_hops)
                 }
             }
+            DeadlockAvoidance::Bubble => {
+                c.enters_ring = !continuing;
+                return c;
+            }
+            DeadlockAvoidance::None => return c,
+        };
+        let half = (hi - lo) / 2;
+        let l = lo + if upper { half } else { 0 };
+        c.vc_lo = l as u8;
+        c.vc_hi = (l + half) as u8;
+        if upper {
+            c.header |= header::DATELINE;
         }
+        c
+    }
+}
+
+/// The routing of a run: the network and its algorithm. Cheap to clone; shared by all
+/// routers of a partition.
+#[derive(Clone, Debug)]
+pub struct Routing {
+    net: Network,
+    algo: Arc<dyn RoutingFunction>,
+}
+
+/// A routing configuration that cannot be built (table generation found no
+/// deadlock-free route for some pair).
+#[derive(Clone, Debug)]
+pub struct RoutingError(pub String);
+
+impl std::fmt::Display for RoutingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RoutingError {}
+
+impl Routing {
+    /// `classes` message classes (virtual subnetworks) split the VCs of every port.
+    /// Table routing generates its tables here; with faults that can fail.
+    pub fn build(p: &Params, torus: &Torus, classes: usize) -> Result<Routing, RoutingError> {
+        let net = Network {
+            torus: torus.clone(),
+            dla: p.deadlock_avoidance,
+            vcs: p.vcs as u16,
+            classes: classes.max(1) as u16,
+            ejectors: p.ejectors as u16,
+        };
+        let dimension_order: Vec<Direction> = (0..torus.dims())
+            .flat_map(|d| [false, true].map(|minus| Direction { dim: d, minus }))
+            .collect();
+        let algo: Arc<dyn RoutingFunction> = match p.routing {
+            RoutingAlgorithm::DimensionOrder => Arc::new(ordered::Ordered::new(dimension_order)),
+            RoutingAlgorithm::DirectionOrder => {
+                Arc::new(ordered::Ordered::new(p.direction_order.clone()))
+            }
+            RoutingAlgorithm::Table => {
+                Arc::new(table::TableRouting::build(&net, p.direction_order.clone())?)
+            }
+            RoutingAlgorithm::Adaptive => {
+                let escape = match p.escape {
+                    EscapeRouting::DirectionOrder => Some(table::TableRouting::build_escape(
+                        &net,
+                        p.direction_order.clone(),
+                    )?),
+                    EscapeRouting::DimensionOrder => {
+                        Some(table::TableRouting::build_escape(&net, dimension_order)?)
+                    }
+                    EscapeRouting::None => None,
+                };
+                Arc::new(adaptive::Adaptive::new(&net, escape))
+            }
+        };
+        Ok(Routing { net, algo })
+    }
+
+    /// [`Routing::build`] for configs known to need no tables (no faults), e.g. in
+    /// tests and tools; panics if table generation fails.
+    pub fn new(p: &Params, torus: &Torus, classes: usize) -> Routing {
+        Routing::build(p, torus, classes).expect("routing tables can be built")
+    }
+
+    pub fn torus(&self) -> &Torus {
+        &self.net.torus
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
+    pub fn deadlock_avoidance(&self) -> DeadlockAvoidance {
+        self.net.dla
+    }
+
+    pub fn class_range(&self, class: u8) -> (u16, u16) {
+        self.net.class_range(class)
+    }
+
+    pub fn escape_anywhere(&self) -> bool {
+        self.algo.escape_anywhere()
+    }
+
+    /// The candidates for a head flit that entered `node` through `in_port`.
+    #[inline]
+    pub fn route(&self, node: usize, in_port: usize, flit: &Flit, out: &mut Route) {
+        out.clear();
+        self.algo.route(&self.net, node, in_port, flit, out);
+    }
+
+    /// The path the packet from `src` to `dest` takes when every router picks the
+    /// first candidate: (node, out port, kind bits) per hop. For deterministic routing
+    /// this is the path; for adaptive routing one of many.
+    pub fn walk(&self, src: usize, dest: usize, class: u8) -> Vec<(usize, usize, u8)> {
+        let np = self.net.torus.network_ports();
+        let mut f = Flit {
+            packet: (src as u64) << 32,
+            dest: dest as u32,
+            len: 1,
+            class,
+            ..Default::default()
+        };
+        let mut hops = Vec::new();
+        let mut node = src;
+        let mut in_port = np;
+        let mut r = Route::default();
+        let limit = 4 * self.net.torus.nodes() + 16;
+        loop {
+            self.route(node, in_port, &f, &mut r);
+            let Some(c) = r.as_slice().first() else {
+                break;
+            };
+            let out = c.port_lo as usize;
+            if out >= np || hops.len() > limit {
+                break;
+            }
+            hops.push((node, out, c.kind));
+            f.route = c.header;
+            in_port = out;
+            node = self.net.torus.neighbor(node, out);
+        }
+        hops
     }
 }
 
@@ -158,21 +348,14 @@ mod tests {
     use super::*;
     use crate::config::load_str;
 
-    fn routing(extra: &str, shape: &str) -> Routing {
+    pub(crate) fn routing(extra: &str, shape: &str) -> Routing {
         let text = format!("[topology]\nshape = {shape}\n{extra}");
         let (_, p) = load_str(&text, None, &[]).unwrap();
-        Routing::new(&p, &Torus::new(&p.shape), 1)
+        Routing::new(&p, &Torus::from_params(&p), 1)
     }
 
-    fn walk(r: &Routing, src: usize, dest: usize) -> Vec<usize> {
-        let mut ports = vec![];
-        let mut node = src;
-        while let Some(p) = r.next_port(node, src, dest) {
-            ports.push(p);
-            node = r.torus().neighbor(node, p);
-            assert!(ports.len() <= r.torus().diameter());
-        }
-        ports
+    fn ports(r: &Routing, s: usize, d: usize) -> Vec<usize> {
+        r.walk(s, d, 0).into_iter().map(|h| h.1).collect()
     }
 
     #[test]
@@ -181,11 +364,17 @@ mod tests {
         let t = r.torus().clone();
         for s in 0..t.nodes() {
             for d in 0..t.nodes() {
-                let ports = walk(&r, s, d);
+                let ports = ports(&r, s, d);
                 assert_eq!(ports.len(), t.distance(s, d));
                 assert!(
                     ports.windows(2).all(|w| w[0] / 2 <= w[1] / 2),
                     "dimension order"
+                );
+                // One direction per ring.
+                assert!(
+                    ports
+                        .windows(2)
+                        .all(|w| w[0] / 2 != w[1] / 2 || w[0] == w[1])
                 );
             }
         }
@@ -201,7 +390,7 @@ mod tests {
         let rank = |p: usize| [0, 2, 1, 3][p];
         for s in 0..t.nodes() {
             for d in 0..t.nodes() {
-                let ports = walk(&r, s, d);
+                let ports = ports(&r, s, d);
                 assert_eq!(ports.len(), t.distance(s, d));
                 assert!(ports.windows(2).all(|w| rank(w[0]) <= rank(w[1])));
             }
@@ -209,24 +398,47 @@ mod tests {
     }
 
     #[test]
+    fn ties_split_evenly_per_ring_and_direction() {
+        // Every pair at distance k/2 in x: half go +x, half -x, in every ring.
+        for shape in ["[8, 8]", "[6, 4]", "[4, 4, 4]"] {
+            let r = routing("", shape);
+            let t = r.torus().clone();
+            let k = t.shape()[0];
+            let (mut plus, mut minus) = (0, 0);
+            for s in 0..t.nodes() {
+                let mut c = t.coords(s);
+                c[0] = (c[0] + k / 2) % k;
+                let d = t.node_at(&c);
+                match ports(&r, s, d)[0] {
+                    0 => plus += 1,
+                    1 => minus += 1,
+                    p => panic!("port {p}"),
+                }
+            }
+            assert_eq!(plus, minus, "{shape}");
+        }
+    }
+
+    #[test]
     fn dateline_switches_class_on_the_wrap_link() {
         let r = routing("", "[4]");
-        let mut f = Flit {
-            // From node 3 to node 1 is a tie (2 hops either way); 3 + 1 is even: plus.
-            packet: 3 << 32,
-            dest: 1,
+        let f = Flit {
+            // From node 3 to node 1 is a tie (2 hops either way); x = 3 is odd: minus.
+            // From node 2 to node 0 the tie goes plus (x = 2 is even) over the wrap.
+            packet: 2 << 32,
+            dest: 0,
             len: 1,
             ..Default::default()
         };
-        // From node 3 the +x hop to node 0 wraps: class 1 (VC 1 of 2).
-        let route = r.route(3, 2, &f);
-        assert_eq!(
-            (route.port_lo, route.vc_lo, route.vc_hi, route.bits),
-            (0, 1, 2, 1)
-        );
-        f.route_bits = route.bits;
-        // Continuing in the same ring keeps class 1.
-        let route = r.route(0, 0, &f);
-        assert_eq!((route.vc_lo, route.bits), (1, 1));
+        let mut route = Route::default();
+        // At node 3, having come +x from node 2, the hop to node 0 wraps: class 1.
+        r.route(3, 0, &f, &mut route);
+        let c = route.as_slice()[0];
+        assert_eq!((c.port_lo, c.vc_lo, c.vc_hi), (0, 1, 2));
+        assert_ne!(c.header & header::DATELINE, 0);
+        // Before the wrap: class 0.
+        r.route(2, 2, &f, &mut route);
+        let c = route.as_slice()[0];
+        assert_eq!((c.port_lo, c.vc_lo, c.vc_hi), (0, 0, 1));
     }
 }

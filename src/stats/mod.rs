@@ -27,6 +27,16 @@ pub struct Stats {
     pub network_latency: Histogram,
     pub measured_hops: u64,
     pub flit_hops: u64,
+    /// Packet hops by routing kind (all packets of the run).
+    pub adaptive_hops: u64,
+    pub escape_hops: u64,
+    pub first_step_hops: u64,
+    pub last_step_hops: u64,
+    /// Heads whose VC wait reached `router.timeout`; those the timeout re-routed.
+    pub timeouts: u64,
+    pub rerouted_packets: u64,
+    /// Flits sent over each link direction, `node * 2n + port` (the whole run).
+    pub link_flits: Vec<u64>,
     pub events: u64,
     pub last_delivery: u64,
     /// Delivered packet ids, collected only when conservation is being checked.
@@ -49,8 +59,31 @@ impl Stats {
         self.network_latency.merge(&o.network_latency);
         self.measured_hops += o.measured_hops;
         self.flit_hops += o.flit_hops;
+        self.adaptive_hops += o.adaptive_hops;
+        self.escape_hops += o.escape_hops;
+        self.first_step_hops += o.first_step_hops;
+        self.last_step_hops += o.last_step_hops;
+        self.timeouts += o.timeouts;
+        self.rerouted_packets += o.rerouted_packets;
+        if self.link_flits.len() < o.link_flits.len() {
+            self.link_flits.resize(o.link_flits.len(), 0);
+        }
+        for (a, b) in self.link_flits.iter_mut().zip(&o.link_flits) {
+            *a += b;
+        }
         self.events += o.events;
         self.last_delivery = self.last_delivery.max(o.last_delivery);
         self.delivered_ids.extend_from_slice(&o.delivered_ids);
+    }
+}
+
+impl Stats {
+    /// Flits per link direction summed over the network: `[+x, -x, +y, -y, ...]`.
+    pub fn direction_flits(&self, network_ports: usize) -> Vec<u64> {
+        let mut v = vec![0; network_ports];
+        for (i, f) in self.link_flits.iter().enumerate() {
+            v[i % network_ports] += f;
+        }
+        v
     }
 }

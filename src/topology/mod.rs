@@ -8,6 +8,8 @@
 
 pub mod graph;
 
+use crate::config::Params;
+use crate::config::faults::FaultSet;
 use crate::config::params::Direction;
 use std::sync::Arc;
 
@@ -22,6 +24,12 @@ pub struct Torus {
     coords: Arc<[u16]>,
     /// Neighbour through each network port, `2 * dims` per node.
     neighbors: Arc<[u32]>,
+    /// The link table's fault state: per node, a bit per network port whose link has
+    /// failed (a failed node's ports all fail). Empty when nothing failed, so the
+    /// fault-free network pays one length test.
+    dead_ports: Arc<[u64]>,
+    dead_nodes: Arc<[bool]>,
+    faults: FaultSet,
 }
 
 impl Torus {
@@ -46,12 +54,76 @@ impl Torus {
             nodes: s,
             coords: coords.into(),
             neighbors: Arc::from([]),
+            dead_ports: Arc::from([]),
+            dead_nodes: Arc::from([]),
+            faults: FaultSet::default(),
         };
         let neighbors: Vec<u32> = (0..s * 2 * n)
             .map(|i| t.compute_neighbor(i / (2 * n), i % (2 * n)) as u32)
             .collect();
         t.neighbors = neighbors.into();
         t
+    }
+
+    /// The torus of a config, with its fault set applied.
+    pub fn from_params(p: &Params) -> Torus {
+        Torus::with_faults(&p.shape, &p.faults)
+    }
+
+    /// A torus with failed links and nodes (the set was validated when it was resolved).
+    pub fn with_faults(shape: &[usize], faults: &FaultSet) -> Torus {
+        let mut t = Torus::new(shape);
+        if faults.is_empty() {
+            return t;
+        }
+        let np = t.network_ports();
+        let mut dead = vec![0u64; t.nodes];
+        let mut down = vec![false; t.nodes];
+        for &(n, p) in &faults.links {
+            dead[n] |= 1 << p;
+            dead[t.neighbor(n, p)] |= 1 << (p ^ 1);
+        }
+        for &n in &faults.nodes {
+            down[n] = true;
+            for p in 0..np {
+                dead[n] |= 1 << p;
+                dead[t.neighbor(n, p)] |= 1 << (p ^ 1);
+            }
+        }
+        t.dead_ports = dead.into();
+        t.dead_nodes = down.into();
+        t.faults = faults.clone();
+        t
+    }
+
+    /// Whether the link leaving `node` through network `port` works.
+    #[inline]
+    pub fn link_alive(&self, node: usize, port: usize) -> bool {
+        self.dead_ports.is_empty() || self.dead_ports[node] & (1 << port) == 0
+    }
+
+    #[inline]
+    pub fn node_alive(&self, node: usize) -> bool {
+        self.dead_nodes.is_empty() || !self.dead_nodes[node]
+    }
+
+    pub fn has_faults(&self) -> bool {
+        !self.dead_ports.is_empty()
+    }
+
+    pub fn faults(&self) -> &FaultSet {
+        &self.faults
+    }
+
+    /// Live nodes in increasing order.
+    pub fn live_nodes(&self) -> Vec<usize> {
+        (0..self.nodes).filter(|&n| self.node_alive(n)).collect()
+    }
+
+    /// A link named as in the config: `"x,y +x"`.
+    pub fn describe_link(&self, node: usize, port: usize) -> String {
+        let c: Vec<String> = self.coords(node).iter().map(|c| c.to_string()).collect();
+        format!("{} {}", c.join(","), Self::port_direction(port).name())
     }
 
     pub fn dims(&self) -> usize {
@@ -180,6 +252,31 @@ impl Torus {
         } else {
             c == 0
         }
+    }
+
+    /// Whether `hops` hops from `node` out of `port` along its ring cross the wrap-around
+    /// link (the ring's dateline).
+    #[inline]
+    pub fn ring_walk_wraps(&self, node: usize, port: usize, hops: usize) -> bool {
+        let d = port / 2;
+        let c = self.coord(node, d);
+        if port.is_multiple_of(2) {
+            c + hops > self.shape[d] - 1
+        } else {
+            hops > c
+        }
+    }
+
+    /// Whether the short way from `node` along dimension `d`, `p` hops in the plus
+    /// direction (`0 < p < k`), is the minus direction. At a tie (`p = k/2`) nodes
+    /// with an odd coordinate go minus and even ones plus: half of every ring's ties
+    /// go each way, so both directions carry the same load, and all packets of one
+    /// pair share one path (they stay in order). After the first hop the distance is
+    /// below k/2, so the choice never flips mid-ring.
+    #[inline]
+    pub fn short_way_is_minus(&self, node: usize, d: usize, p: usize) -> bool {
+        let k = self.shape[d];
+        2 * p > k || (2 * p == k && self.coord(node, d) % 2 == 1)
     }
 
     pub fn describe_node(&self, node: usize) -> String {

@@ -73,12 +73,17 @@ impl DestinationPicker {
     }
 
     /// The destination of the next packet from `src`; `None` when the pattern maps the
-    /// node to itself (it then sends nothing).
+    /// node to itself or to a failed node (it then sends nothing).
     pub fn pick(&self, t: &Torus, src: usize, rng: &mut Xoshiro256PlusPlus) -> Option<usize> {
         let n = t.nodes();
-        let uniform = |rng: &mut Xoshiro256PlusPlus| {
+        // Uniform over the other live nodes (failed ones are drawn again: at least one
+        // other node lives, and the draws stay a pure function of the stream).
+        let uniform = |rng: &mut Xoshiro256PlusPlus| loop {
             let r = below(rng, n - 1);
-            if r >= src { r + 1 } else { r }
+            let r = if r >= src { r + 1 } else { r };
+            if t.node_alive(r) {
+                break r;
+            }
         };
         let d = match self.pattern {
             Pattern::Uniform => uniform(rng),
@@ -116,7 +121,8 @@ impl DestinationPicker {
                 }
             }
         };
-        (d != src).then_some(d)
+        // A fixed pattern that maps a node to itself or to a failed node sends nothing.
+        (d != src && t.node_alive(d)).then_some(d)
     }
 }
 

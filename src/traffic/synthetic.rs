@@ -37,7 +37,12 @@ impl SyntheticEndpoint {
         nic: &NicSpec,
         picker: &DestinationPicker,
     ) -> Self {
-        let prob = (p.injection_rate / p.packet_flits as f64).min(1.0);
+        // A failed node's PE takes no part.
+        let prob = if torus.node_alive(node) {
+            (p.injection_rate / p.packet_flits as f64).min(1.0)
+        } else {
+            0.0
+        };
         let mut e = SyntheticEndpoint {
             nic: Nic::new(node, nic),
             node,
