@@ -291,3 +291,45 @@ fn node_programs_match_the_serial_run() {
         );
     }
 }
+
+/// Adaptive routing with random selection and failed links and a failed node: under
+/// two ranks the result equals the serial run (the routers' random streams and the
+/// fault set do not depend on the split).
+#[test]
+fn adaptive_routing_with_faults_under_two_ranks_matches_serial() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = [
+        "--check",
+        "--set",
+        "traffic.injection_rate=0.3",
+        "--set",
+        "routing.algorithm=\"adaptive\"",
+        "--set",
+        "routing.selection=\"random\"",
+        "--set",
+        "router.virtual_channels=3",
+        "--set",
+        "faults.links=[\"1,1 +x\", \"4,5 -y\"]",
+        "--set",
+        "faults.nodes=[\"6,2\"]",
+    ];
+    let serial_path = dir.path().join("serial.json");
+    let mut a = args("torus-8x8.toml", &base);
+    a.extend(["--out".into(), serial_path.display().to_string()]);
+    let mut serial = Command::new(bin());
+    serial.args(&a);
+    assert_ok(&run_with_timeout(serial), "the serial run");
+    let serial = read_json(&serial_path);
+    assert!(serial["routing"]["adaptive_hops"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(serial["routing"]["failed_nodes"].as_array().map(Vec::len), Some(1));
+    let expected = model_part(serial);
+    let path = dir.path().join("n2.json");
+    let mut a = args("torus-8x8.toml", &base);
+    a.extend(["--out".into(), path.display().to_string()]);
+    let out = mpirun(2, bin(), &a);
+    assert_ok(&out, "mpirun -n 2, adaptive with faults");
+    assert!(
+        model_part(read_json(&path)) == expected,
+        "mpirun -n 2: adaptive routing with faults differs from the serial run"
+    );
+}

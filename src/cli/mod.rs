@@ -3,6 +3,7 @@
 mod bench;
 mod par;
 mod program;
+mod routes;
 mod spmv;
 mod sweep;
 
@@ -80,6 +81,9 @@ enum Command {
         #[command(flatten)]
         cfg: ConfigArgs,
     },
+    /// Print a packet's path hop by hop (`--from A --to B`) or route statistics over all
+    /// pairs (`--summary`).
+    Routes(routes::RoutesArgs),
     /// Measure simulator speed on standard cases.
     Bench(bench::BenchArgs),
     /// Run one microbenchmark on the ShmemPE node model (`--list` names them).
@@ -364,6 +368,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Routes(args) => routes::run(args),
         Command::Bench(args) => {
             if par.size() > 1 {
                 return Err(
