@@ -12,8 +12,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use torsim::config::load;
 use torsim::engine::sim::RunOptions;
+use torsim::experiment::run::run_synthetic;
 use torsim::report::{result_json, strip_wall_clock};
-use torsim::run::run_synthetic;
 
 /// Settings shared by every golden run: short, low load, deterministic.
 const COMMON: &[&str] = &[

@@ -7,6 +7,7 @@
 
 pub mod params;
 pub mod schema;
+pub mod spec;
 pub mod units;
 
 pub use params::Params;

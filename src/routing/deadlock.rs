@@ -10,7 +10,7 @@
 
 use super::Routing;
 use crate::config::schema::DeadlockAvoidance;
-use crate::router::flit::Flit;
+use crate::core::flit::Flit;
 use crate::topology::Torus;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};

@@ -8,9 +8,9 @@
 pub mod deadlock;
 
 use crate::config::Params;
-use crate::config::params::Direction;
 use crate::config::schema::{DeadlockAvoidance, RoutingAlgorithm};
-use crate::router::flit::Flit;
+use crate::core::direction::Direction;
+use crate::core::flit::Flit;
 use crate::topology::Torus;
 
 /// Candidate outputs for a head flit.

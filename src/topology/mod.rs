@@ -8,7 +8,7 @@
 
 pub mod graph;
 
-use crate::config::params::Direction;
+use crate::core::direction::Direction;
 use std::sync::Arc;
 
 /// Cheap to clone: the lookup tables are shared.
