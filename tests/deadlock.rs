@@ -6,7 +6,7 @@ mod common;
 use common::{config_with, reference, run, stderr, stdout, torsim, write_config};
 use torsim::config::Params;
 use torsim::engine::sim::{RunOptions, SimError};
-use torsim::run::{RunError, check_routing, run_synthetic};
+use torsim::experiment::run::{RunError, check_routing, run_synthetic};
 use torsim::topology::Torus;
 
 /// The reference 8x8 torus with one VC and no deadlock avoidance: every ring of the

@@ -262,9 +262,9 @@ fn threads_do_not_change_results() {
         partitions: t,
         threads: t,
     };
-    let serial = torsim::run::run_synthetic(&p, &opts(1), false, &mut |_| {}).unwrap();
+    let serial = torsim::experiment::run::run_synthetic(&p, &opts(1), false, &mut |_| {}).unwrap();
     for t in [2, 3] {
-        let o = torsim::run::run_synthetic(&p, &opts(t), false, &mut |_| {}).unwrap();
+        let o = torsim::experiment::run::run_synthetic(&p, &opts(t), false, &mut |_| {}).unwrap();
         let mut out = Vec::new();
         diff(
             &comparable(&c, &p, &serial),
@@ -280,9 +280,15 @@ fn threads_do_not_change_results() {
     let prog =
         torsim::traffic::program::Program::parse(prog_text, q.nodes(), q.clock_hz, &[]).unwrap();
     let run_prog = |t: usize| {
-        let o =
-            torsim::run::run_program(&q, &prog, &opts(t), Box::new(LocalComm), false, &mut |_| {})
-                .unwrap();
+        let o = torsim::experiment::run::run_program(
+            &q,
+            &prog,
+            &opts(t),
+            Box::new(LocalComm),
+            false,
+            &mut |_| {},
+        )
+        .unwrap();
         let mut lat = o.stats.latency.clone();
         lat.merge(&o.stats.network_latency);
         (

@@ -321,7 +321,10 @@ fn adaptive_routing_with_faults_under_two_ranks_matches_serial() {
     assert_ok(&run_with_timeout(serial), "the serial run");
     let serial = read_json(&serial_path);
     assert!(serial["routing"]["adaptive_hops"].as_u64().unwrap_or(0) > 0);
-    assert_eq!(serial["routing"]["failed_nodes"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        serial["routing"]["failed_nodes"].as_array().map(Vec::len),
+        Some(1)
+    );
     let expected = model_part(serial);
     let path = dir.path().join("n2.json");
     let mut a = args("torus-8x8.toml", &base);

@@ -5,8 +5,9 @@ use std::path::Path;
 use torsim::config::{Params, load, load_str};
 use torsim::engine::comm::LocalComm;
 use torsim::engine::sim::{ProgramOutcome, RunOptions};
-use torsim::run::{RunError, check_routing, run_program};
-use torsim::traffic::program::{Op, Program};
+use torsim::experiment::run::{RunError, check_routing, run_program};
+use torsim::node::op::Op;
+use torsim::traffic::program::Program;
 
 /// A test machine: 4 VCs (two dateline classes for each of the two subnetworks).
 fn params(extra: &str, shape: &str) -> Params {
@@ -269,7 +270,7 @@ fn bad_program_files_give_clear_errors() {
 fn validation(reference: &str, config: Option<&str>) {
     // Tolerances come from the reference file itself, so a change that degrades fidelity
     // fails here.
-    let r = torsim::validate::Reference::load(Path::new(reference)).expect("reference");
+    let r = torsim::experiment::validate::Reference::load(Path::new(reference)).expect("reference");
     let cfg = config.map(str::to_string).unwrap_or_else(|| {
         Path::new(reference)
             .parent()
@@ -279,7 +280,7 @@ fn validation(reference: &str, config: Option<&str>) {
             .to_string()
     });
     let (_, p) = load(Path::new(&cfg), &[]).expect("config");
-    let rows = torsim::validate::validate(&p, &r, &Default::default()).expect("runs");
+    let rows = torsim::experiment::validate::validate(&p, &r, &Default::default()).expect("runs");
     assert_eq!(rows.len(), r.metric.len());
     for row in &rows {
         assert!(

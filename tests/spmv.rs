@@ -3,10 +3,10 @@
 use torsim::config::load_str;
 use torsim::engine::comm::LocalComm;
 use torsim::engine::sim::RunOptions;
-use torsim::run::run_program;
+use torsim::experiment::run::run_program;
+use torsim::node::op::Op;
 use torsim::spmv::workload::{Algorithm, exchange_program};
 use torsim::spmv::{ElementEncoding, MatrixSpec, TransferMatrix};
-use torsim::traffic::program::Op;
 
 const ENC: ElementEncoding = ElementEncoding {
     element_bytes: 8,

@@ -23,6 +23,7 @@ use common::{config_with, reference, run};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use torsim::config::Params;
+use torsim::core::flit::Flit;
 use torsim::engine::sim::{Engine, RunOptions};
 use torsim::engine::{Endpoint, EndpointCtx, record_delivery};
 use torsim::node::nic::{Nic, PacketDesc};
@@ -65,11 +66,14 @@ struct Scripted {
 }
 
 impl Endpoint for Scripted {
-    fn nic(&self) -> &Nic {
-        &self.nic
+    fn accept_flit(&mut self, at: u64, port: usize, vc: usize, flit: Flit) {
+        self.nic.accept_flit(at, port, vc, flit)
     }
-    fn nic_mut(&mut self) -> &mut Nic {
-        &mut self.nic
+    fn accept_credit(&mut self, at: u64, port: usize, vc: usize) {
+        self.nic.accept_credit(at, port, vc)
+    }
+    fn injected(&self) -> u32 {
+        self.nic.injected()
     }
     fn first_wake(&self) -> Option<u64> {
         self.script.front().map(|s| s.0)

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use torsim::config::{self, Config, Params};
 use torsim::engine::sim::RunOptions;
+use torsim::experiment::run::{check_routing, run_synthetic};
 use torsim::report;
-use torsim::run::{check_routing, run_synthetic};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -261,8 +261,8 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
 
     println!(
         "torsim {} (rev {}) bench: {} repeat(s) per case, medians shown{}",
-        torsim::VERSION,
-        torsim::GIT_REVISION,
+        torsim::core::VERSION,
+        torsim::core::GIT_REVISION,
         repeats,
         if a.quick { ", quick windows" } else { "" }
     );
@@ -336,8 +336,8 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             })
             .collect();
         let doc = json!({
-            "torsim_version": torsim::VERSION,
-            "git_revision": torsim::GIT_REVISION,
+            "torsim_version": torsim::core::VERSION,
+            "git_revision": torsim::core::GIT_REVISION,
             "machine": { "nproc": nproc, "cpu_model": cpu },
             "repeats": repeats,
             "quick": a.quick,

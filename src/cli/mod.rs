@@ -14,11 +14,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use torsim::config::{self, Config, Params};
 use torsim::engine::sim::{Phase, Progress, RunOptions};
+use torsim::experiment::run::{RunError, check_routing, run_synthetic_on};
+use torsim::experiment::validate;
 use torsim::report;
-use torsim::run::{RunError, check_routing, run_synthetic_on};
 use torsim::topology::{Torus, graph};
 use torsim::traffic::micro::{Micro, MicroParams};
-use torsim::validate;
 
 #[derive(Parser)]
 #[command(
@@ -441,7 +441,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                     "reference": rpath.display().to_string(),
                     "source": r.source,
                     "rows": rows,
-                    "git_revision": torsim::GIT_REVISION,
+                    "git_revision": torsim::core::GIT_REVISION,
                 });
                 write_file(
                     path,

@@ -4,8 +4,8 @@ use super::{ConfigArgs, phase_name, progress_bar, write_file};
 use std::path::Path;
 use torsim::config::{Config, Params};
 use torsim::engine::sim::{Progress, RunOptions};
+use torsim::experiment::run::run_program;
 use torsim::report;
-use torsim::run::run_program;
 use torsim::traffic::program::Program;
 
 /// Resolves `file` relative to the config's directory, as users expect of paths in a

@@ -2,8 +2,8 @@
 
 use super::{ConfigArgs, load};
 use clap::Args;
+use torsim::experiment::run::build_routing;
 use torsim::routing::kind;
-use torsim::run::build_routing;
 use torsim::topology::Torus;
 
 #[derive(Args)]
@@ -29,7 +29,10 @@ fn parse_node(t: &Torus, s: &str, flag: &str) -> Result<usize, String> {
             .parse()
             .map_err(|_| format!("--{flag} {s}: expected a node id or coordinates such as 1,2"))?;
         if n >= t.nodes() {
-            return Err(format!("--{flag} {s}: the torus has nodes 0..{}", t.nodes()));
+            return Err(format!(
+                "--{flag} {s}: the torus has nodes 0..{}",
+                t.nodes()
+            ));
         }
         return Ok(n);
     }

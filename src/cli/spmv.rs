@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use torsim::config::units::{Duration, parse_duration};
 use torsim::engine::comm::LocalComm;
 use torsim::engine::sim::RunOptions;
+use torsim::experiment::run::run_program;
 use torsim::report::plot;
-use torsim::run::run_program;
 use torsim::spmv::workload::{Algorithm, balanced_shape, bisection_bytes, exchange_program};
 use torsim::spmv::{
     ElementEncoding, MatrixSpec, Stripes, default_cache_dir, transfer_matrix_cached,
@@ -235,8 +235,8 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
         pb.finish_and_clear();
     }
     let doc = json!({
-        "torsim_version": torsim::VERSION,
-        "git_revision": torsim::GIT_REVISION,
+        "torsim_version": torsim::core::VERSION,
+        "git_revision": torsim::core::GIT_REVISION,
         "matrix": {"n": n, "d": d, "seed": seed, "generator_version": torsim::spmv::GENERATOR_VERSION},
         "element_bytes": enc.element_bytes,
         "index_bytes": enc.index_bytes,

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use torsim::config::{self, Config, Params};
 use torsim::engine::sim::RunOptions;
+use torsim::experiment::run::{check_routing, run_synthetic_on};
 use torsim::report;
-use torsim::run::{check_routing, run_synthetic_on};
 
 /// A point whose mean latency exceeds this multiple of the first point's is taken as
 /// past saturation, even if its measured packets drained within `max_drain_cycles`.

@@ -7,8 +7,8 @@
 //! and `-` ports of a node lead to the same neighbour over two different links).
 
 use super::ConfigError;
-use super::params::dim_name;
 use super::schema::FaultsConfig;
+use crate::core::direction::dim_name;
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::collections::{BTreeSet, VecDeque};

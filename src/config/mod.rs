@@ -8,6 +8,7 @@
 pub mod faults;
 pub mod params;
 pub mod schema;
+pub mod spec;
 pub mod units;
 
 pub use params::Params;

@@ -3,34 +3,8 @@
 use super::ConfigError;
 use super::schema::*;
 use super::units::Rate;
-
-/// A direction on the torus: dimension and sign (+1 or -1 as `false`/`true` for minus).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Direction {
-    pub dim: usize,
-    pub minus: bool,
-}
-
-impl Direction {
-    pub fn name(self) -> String {
-        format!(
-            "{}{}",
-            if self.minus { '-' } else { '+' },
-            dim_name(self.dim)
-        )
-    }
-}
-
-/// Conventional names of the first dimensions; later ones are `d4`, `d5`, ...
-pub fn dim_name(d: usize) -> String {
-    match d {
-        0 => "x".into(),
-        1 => "y".into(),
-        2 => "z".into(),
-        3 => "w".into(),
-        _ => format!("d{d}"),
-    }
-}
+use crate::core::direction::{Direction, dim_name};
+use crate::core::limits::{MAX_INPUT_VCS, MAX_OUTPUT_PORTS};
 
 /// Link rate as an exact fraction of one flit per cycle (`num / den < 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,7 +74,7 @@ pub struct NodeParams {
     pub max_payload: u32,
     pub message_overhead: u64,
     pub send_queue_packets: u32,
-    pub pcie: crate::node::pcie::PcieSpec,
+    pub pcie: super::spec::PcieSpec,
 }
 
 fn resolve_node(n: &NodeConfig, clock_hz: f64) -> Result<NodeParams, ConfigError> {
@@ -177,7 +151,7 @@ fn resolve_node(n: &NodeConfig, clock_hz: f64) -> Result<NodeParams, ConfigError
         max_payload: n.max_payload_bytes,
         message_overhead: n.message_overhead.to_cycles(clock_hz),
         send_queue_packets: n.send_queue_packets,
-        pcie: crate::node::pcie::PcieSpec {
+        pcie: super::spec::PcieSpec {
             num,
             den,
             latency,
@@ -280,24 +254,24 @@ impl Params {
         )?;
         let injectors = positive("router.injectors", r.injectors, "injectors")?;
         let ejectors = positive("router.ejectors", r.ejectors, "ejectors")?;
-        if 2 * shape.len() + ejectors > crate::router::MAX_OUTPUT_PORTS {
+        if 2 * shape.len() + ejectors > MAX_OUTPUT_PORTS {
             return Err(ConfigError::new(
                 "router.ejectors",
                 format!(
                     "{} output ports per router; this build supports at most {}",
                     2 * shape.len() + ejectors,
-                    crate::router::MAX_OUTPUT_PORTS
+                    MAX_OUTPUT_PORTS
                 ),
             ));
         }
         let input_vcs = (2 * shape.len() + injectors) * vcs;
-        if input_vcs > crate::router::MAX_INPUT_VCS {
+        if input_vcs > MAX_INPUT_VCS {
             return Err(ConfigError::new(
                 "router.virtual_channels",
                 format!(
                     "{input_vcs} input VCs per router ({} ports x {vcs}); this build supports at most {}",
                     2 * shape.len() + injectors,
-                    crate::router::MAX_INPUT_VCS
+                    MAX_INPUT_VCS
                 ),
             ));
         }
@@ -636,7 +610,7 @@ impl Params {
     /// subnetworks, and packets up to `node.max_payload_bytes`.
     pub fn for_programs(&self) -> Result<Params, ConfigError> {
         let mut p = self.clone();
-        let classes = crate::node::shmem::CLASSES;
+        let classes = crate::core::flit::CLASSES;
         let per_class = match (self.routing, self.deadlock_avoidance) {
             (RoutingAlgorithm::Adaptive, DeadlockAvoidance::Bubble) => 2,
             (RoutingAlgorithm::Adaptive, _) => 3,

@@ -5,7 +5,7 @@
 //! the same decision in the same window and a failure ends every process with the same
 //! message instead of leaving some of them waiting.
 
-use super::message::Msg;
+use crate::core::message::Msg;
 
 /// Collective operations the engine needs. One process: [`LocalComm`]; several: the MPI
 /// implementation behind the `mpi` feature.

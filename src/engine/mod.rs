@@ -8,7 +8,6 @@
 //! them. The serial run is the one-partition case of the same code.
 
 pub mod comm;
-pub mod message;
 #[cfg(feature = "mpi")]
 pub mod mpi_comm;
 pub mod partition;
@@ -16,10 +15,10 @@ pub mod sim;
 pub mod wheel;
 pub mod wire;
 
-use crate::node::nic::{Nic, NicSpec};
-use crate::router::flit::Flit;
+use crate::config::spec::NicSpec;
+use crate::core::flit::Flit;
+use crate::core::message::Msg;
 use crate::stats::Stats;
-use message::Msg;
 use rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -35,10 +34,16 @@ pub struct EndpointCtx<'a> {
     pub record_ids: bool,
 }
 
-/// A node model attached to a router through a network adapter.
+/// A node model attached to a router through a network adapter. The engine hands it
+/// what arrives from the router (ejected flits, injector credits) and asks it how many
+/// packets it has injected; the adapter itself belongs to the node layer.
 pub trait Endpoint: Send {
-    fn nic(&self) -> &Nic;
-    fn nic_mut(&mut self) -> &mut Nic;
+    /// A flit from ejector `port`, VC `vc`, arriving at cycle `at`.
+    fn accept_flit(&mut self, at: u64, port: usize, vc: usize, flit: Flit);
+    /// A credit for injector `port`, VC `vc`, arriving at cycle `at`.
+    fn accept_credit(&mut self, at: u64, port: usize, vc: usize);
+    /// Packets injected so far (their ids are `0 .. injected()` in the low word).
+    fn injected(&self) -> u32;
     /// The first cycle the endpoint needs to run, if any.
     fn first_wake(&self) -> Option<u64>;
     /// Runs cycle `t`; returns the next cycle it needs to run (arrivals wake it too).

@@ -7,8 +7,8 @@
 //! than returning, because the others would otherwise wait for it forever.
 
 use super::comm::Comm;
-use super::message::Msg;
 use super::wire;
+use crate::core::message::Msg;
 use mpi::Count;
 use mpi::collective::SystemOperation;
 use mpi::datatype::{Partition, PartitionMut};

@@ -1,10 +1,10 @@
 //! One partition: a set of routers and endpoints advanced together by one thread.
 
-use super::message::Msg;
 use super::wheel::Wheel;
 use super::{Endpoint, EndpointCtx};
-use crate::node::nic::NicSpec;
-use crate::router::flit::Flit;
+use crate::config::spec::NicSpec;
+use crate::core::flit::Flit;
+use crate::core::message::Msg;
 use crate::router::{Router, RouterCounters, RouterSpec, Scratch};
 use crate::routing::Routing;
 use crate::stats::Stats;
@@ -121,15 +121,11 @@ impl<E: Endpoint> Partition<E> {
             Msg::Eject {
                 at, port, vc, flit, ..
             } => {
-                self.endpoints[l]
-                    .nic_mut()
-                    .accept_flit(at, port as usize, vc as usize, flit);
+                self.endpoints[l].accept_flit(at, port as usize, vc as usize, flit);
                 self.wheel.schedule(at, 2 * l as u32 + 1);
             }
             Msg::InjectCredit { at, port, vc, .. } => {
-                self.endpoints[l]
-                    .nic_mut()
-                    .accept_credit(at, port as usize, vc as usize)
+                self.endpoints[l].accept_credit(at, port as usize, vc as usize)
             }
         }
     }
@@ -244,7 +240,7 @@ impl<E: Endpoint> Partition<E> {
         self.nodes
             .iter()
             .zip(&self.endpoints)
-            .map(|(&g, e)| (g, e.nic().injected()))
+            .map(|(&g, e)| (g, e.injected()))
             .collect()
     }
 

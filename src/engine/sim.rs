@@ -3,11 +3,11 @@
 
 use super::Endpoint;
 use super::comm::{Comm, LocalComm};
-use super::message::Msg;
 use super::partition::{Partition, Shared};
 use super::wire;
 use crate::config::Params;
-use crate::node::nic::NicSpec;
+use crate::config::spec::NicSpec;
+use crate::core::message::Msg;
 use crate::router::RouterSpec;
 use crate::routing::Routing;
 use crate::stats::Stats;

@@ -8,8 +8,8 @@
 //! (no framing) and let MPI move them as a plain array of 64-bit integers. The module is
 //! compiled without the `mpi` feature too, so its round trip is tested everywhere.
 
-use super::message::Msg;
-use crate::router::flit::Flit;
+use crate::core::flit::Flit;
+use crate::core::message::Msg;
 use std::fmt;
 
 /// Words per encoded message.

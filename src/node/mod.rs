@@ -2,5 +2,6 @@
 //! the endpoint models built on it.
 
 pub mod nic;
+pub mod op;
 pub mod pcie;
 pub mod shmem;

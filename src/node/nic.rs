@@ -10,11 +10,11 @@
 //! PCIe and its buffer slots are freed only then, so ejection is limited by PCIe as on
 //! the real machine; without one (synthetic traffic) the adapter sinks flits at once.
 
-use super::pcie::{PcieLink, PcieSpec};
-use crate::config::Params;
+use super::pcie::PcieLink;
 use crate::config::schema::FlowControl;
-use crate::engine::message::Msg;
-use crate::router::flit::Flit;
+use crate::config::spec::{NicSpec, PcieSpec};
+use crate::core::flit::Flit;
+use crate::core::message::Msg;
 use std::collections::VecDeque;
 
 /// A packet waiting at its source.
@@ -30,38 +30,6 @@ pub struct PacketDesc {
     pub payload: u16,
     /// First cycle the packet may be injected (its data has reached the adapter).
     pub ready: u64,
-}
-
-#[derive(Clone, Debug)]
-pub struct NicSpec {
-    pub np: usize,
-    pub injectors: usize,
-    pub vcs: usize,
-    pub buffer: u32,
-    pub injection_latency: u64,
-    pub ejection_latency: u64,
-    pub flow_control: FlowControl,
-    pub classes: usize,
-}
-
-impl NicSpec {
-    pub fn new(p: &Params, classes: usize) -> NicSpec {
-        NicSpec {
-            np: 2 * p.shape.len(),
-            injectors: p.injectors,
-            vcs: p.vcs,
-            buffer: p.buffer as u32,
-            injection_latency: p.injection_latency,
-            ejection_latency: p.ejection_latency,
-            flow_control: p.flow_control,
-            classes,
-        }
-    }
-
-    fn class_range(&self, class: u8) -> (usize, usize) {
-        let w = self.vcs / self.classes.max(1);
-        (class as usize * w, class as usize * w + w)
-    }
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -5,25 +5,7 @@
 //! `max_payload_bytes`, each carrying `tlp_overhead_bytes` of framing, sequence number,
 //! header and CRC, and `dllp_overhead_bytes` of link-layer acknowledgement traffic.
 
-/// Parameters of one PCIe direction, in model units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PcieSpec {
-    /// Bytes per cycle as the exact fraction `num / den` (after line encoding).
-    pub num: u64,
-    pub den: u64,
-    pub latency: u64,
-    pub max_payload_bytes: u32,
-    pub tlp_overhead_bytes: u32,
-    pub dllp_overhead_bytes: u32,
-}
-
-impl PcieSpec {
-    /// Bytes on the wire for a DMA transfer of `payload` bytes.
-    pub fn wire_bytes(&self, payload: u64) -> u64 {
-        let tlps = payload.div_ceil(self.max_payload_bytes as u64).max(1);
-        payload + tlps * (self.tlp_overhead_bytes + self.dllp_overhead_bytes) as u64
-    }
-}
+use crate::config::spec::PcieSpec;
 
 /// One direction of the link, with its queue state.
 #[derive(Clone, Debug)]

@@ -24,11 +24,13 @@
 //! (acknowledgements, get data) class 1: separate virtual subnetworks, so responses can
 //! never be blocked behind requests.
 
-use super::nic::{Nic, NicSpec, PacketDesc};
-use super::pcie::{PcieLink, PcieSpec};
+use super::nic::{Nic, PacketDesc};
+use super::op::{MAX_FLAGS, Op};
+use super::pcie::PcieLink;
 use crate::config::Params;
+use crate::config::spec::{NicSpec, PcieSpec};
+use crate::core::flit::{CLASS_REQUEST, CLASS_RESPONSE, Flit};
 use crate::engine::{Endpoint, EndpointCtx, record_delivery};
-use crate::traffic::program::{MAX_FLAGS, Op};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -39,11 +41,6 @@ const KIND_GET_RESP: u32 = 4;
 const KIND_BARRIER: u32 = 5;
 const ID_MASK: u32 = (1 << 28) - 1;
 const NO_FLAG: u32 = 0xFFFF;
-
-/// Message classes: requests and responses travel on separate virtual subnetworks.
-pub const CLASS_REQUEST: u8 = 0;
-pub const CLASS_RESPONSE: u8 = 1;
-pub const CLASSES: usize = 2;
 
 fn tag(kind: u32, id: u32) -> u32 {
     (kind << 28) | (id & ID_MASK)
@@ -193,7 +190,7 @@ impl ShmemPe {
         });
     }
 
-    fn handle(&mut self, t: u64, f: &crate::router::flit::Flit) {
+    fn handle(&mut self, t: u64, f: &Flit) {
         let kind = f.tag >> 28;
         let id = f.tag & ID_MASK;
         let src = f.src();
@@ -382,11 +379,14 @@ impl ShmemPe {
 }
 
 impl Endpoint for ShmemPe {
-    fn nic(&self) -> &Nic {
-        &self.nic
+    fn accept_flit(&mut self, at: u64, port: usize, vc: usize, flit: Flit) {
+        self.nic.accept_flit(at, port, vc, flit)
     }
-    fn nic_mut(&mut self) -> &mut Nic {
-        &mut self.nic
+    fn accept_credit(&mut self, at: u64, port: usize, vc: usize) {
+        self.nic.accept_credit(at, port, vc)
+    }
+    fn injected(&self) -> u32 {
+        self.nic.injected()
     }
 
     fn first_wake(&self) -> Option<u64> {

@@ -85,8 +85,8 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
     let wall = o.wall_seconds.max(1e-9);
     let payload_per_flit = p.payload_bytes(p.packet_flits) as f64 / p.packet_flits as f64;
     json!({
-        "torsim_version": crate::VERSION,
-        "git_revision": crate::GIT_REVISION,
+        "torsim_version": crate::core::VERSION,
+        "git_revision": crate::core::GIT_REVISION,
         "seed": p.seed,
         "topology": topology_json(&t),
         "run": {
@@ -263,8 +263,8 @@ pub fn program_json(
         .collect();
     let wall = o.wall_seconds.max(1e-9);
     json!({
-        "torsim_version": crate::VERSION,
-        "git_revision": crate::GIT_REVISION,
+        "torsim_version": crate::core::VERSION,
+        "git_revision": crate::core::GIT_REVISION,
         "seed": p.seed,
         "topology": topology_json(&t),
         "program": {

@@ -21,27 +21,21 @@
 //! in any order and in any partition.
 
 pub mod arbiter;
-pub mod flit;
 
 use crate::config::Params;
 use crate::config::params::LinkRate;
 use crate::config::schema::{AllocatorKind, ArbiterKind, FlowControl, Selection, TimeoutAction};
-use crate::engine::message::Msg;
+use crate::core::flit::Flit;
+use crate::core::limits::MAX_INPUT_VCS;
+use crate::core::message::Msg;
 use crate::routing::{Route, Routing, kind};
 use crate::topology::Torus;
 use arbiter::{Request, pick};
-use flit::Flit;
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::collections::VecDeque;
 
 const NONE: u32 = u32::MAX;
-
-/// Input VCs per router this build supports (the occupancy set's size).
-pub const MAX_INPUT_VCS: usize = 256;
-
-/// Output ports per router this build supports (a bit mask tracks pending credits).
-pub const MAX_OUTPUT_PORTS: usize = 64;
 
 /// Set of non-empty input VCs, so a router update visits only VCs holding flits.
 #[derive(Clone, Copy, Debug, Default)]

@@ -15,7 +15,7 @@ use super::ordered;
 use super::table::TableRouting;
 use super::{Candidate, Network, Route, RoutingFunction, kind};
 use crate::config::schema::DeadlockAvoidance;
-use crate::router::flit::Flit;
+use crate::core::flit::Flit;
 
 #[derive(Clone, Debug)]
 pub struct Adaptive {

@@ -17,7 +17,7 @@
 
 use super::{Network, Route, Routing};
 use crate::config::schema::DeadlockAvoidance;
-use crate::router::flit::Flit;
+use crate::core::flit::Flit;
 use crate::topology::Torus;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};

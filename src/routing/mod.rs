@@ -20,9 +20,9 @@ pub mod ordered;
 pub mod table;
 
 use crate::config::Params;
-use crate::config::params::Direction;
 use crate::config::schema::{DeadlockAvoidance, EscapeRouting, RoutingAlgorithm};
-use crate::router::flit::Flit;
+use crate::core::direction::Direction;
+use crate::core::flit::Flit;
 use crate::topology::Torus;
 use std::sync::Arc;
 

@@ -10,8 +10,8 @@
 
 use super::header;
 use super::{Candidate, Network, Route, RoutingFunction, kind};
-use crate::config::params::Direction;
-use crate::router::flit::Flit;
+use crate::core::direction::Direction;
+use crate::core::flit::Flit;
 use crate::topology::Torus;
 
 /// The next hop of an ordered route: (out port, header after the hop, [`kind`] bits,

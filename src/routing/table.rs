@@ -16,8 +16,8 @@ use super::deadlock::DepGraph;
 use super::header;
 use super::ordered;
 use super::{Network, Route, RoutingError, RoutingFunction};
-use crate::config::params::Direction;
-use crate::router::flit::Flit;
+use crate::core::direction::Direction;
+use crate::core::flit::Flit;
 use std::collections::HashMap;
 
 /// How many pairs needed what, for `torsim routes --summary` and the result JSON.

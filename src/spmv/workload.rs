@@ -7,7 +7,8 @@
 //! exchange is simulated and multiplied by the number of iterations (the report says so).
 
 use super::{ElementEncoding, Stripes, TransferMatrix, ring_order};
-use crate::traffic::program::{Op, Program};
+use crate::node::op::Op;
+use crate::traffic::program::Program;
 use serde::Serialize;
 
 /// The exchange algorithm.

@@ -10,7 +10,7 @@ pub mod graph;
 
 use crate::config::Params;
 use crate::config::faults::FaultSet;
-use crate::config::params::Direction;
+use crate::core::direction::Direction;
 use std::sync::Arc;
 
 /// Cheap to clone: the lookup tables are shared.

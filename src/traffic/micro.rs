@@ -17,7 +17,8 @@
 //!   neighbours keeps one link's bandwidth out of the figure, as a message-rate test
 //!   is meant to.
 
-use super::program::{Op, Program};
+use super::program::Program;
+use crate::node::op::Op;
 use crate::topology::Torus;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,52 +25,10 @@
 //! (this PE) and `$npes`, with `+ - * / %` and parentheses, e.g. `put ($me+1)%$npes 64`.
 
 use crate::config::units::parse_duration;
+use crate::node::op::{MAX_FLAGS, Op};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
-
-/// One operation of a PE's program.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Op {
-    /// Write `bytes` to PE `dest`; signal flag `flag` there when all of it has landed.
-    Put {
-        dest: u32,
-        bytes: u64,
-        flag: Option<u16>,
-    },
-    /// Read `bytes` from PE `dest`; completes when the data has arrived.
-    Get {
-        dest: u32,
-        bytes: u64,
-    },
-    /// Wait until every PE has arrived and every earlier put has been delivered.
-    Barrier,
-    /// Wait until every earlier put of this PE has been delivered.
-    Quiet,
-    /// Busy for this many cycles.
-    Compute {
-        cycles: u64,
-    },
-    /// Wait for a signal on a flag, and consume it.
-    Wait {
-        flag: u16,
-    },
-    /// Record the current cycle under mark `id`.
-    Mark {
-        id: u16,
-    },
-    /// Run the ops up to the matching `EndRepeat` `count` times.
-    Repeat {
-        count: u64,
-        end: u32,
-    },
-    EndRepeat {
-        start: u32,
-    },
-}
-
-/// Flags a program may use (per PE).
-pub const MAX_FLAGS: u16 = 64;
 
 /// The programs of all PEs.
 #[derive(Clone, Debug, Default)]

@@ -7,8 +7,10 @@
 
 use super::pattern::{DestinationPicker, unit_open0};
 use crate::config::Params;
+use crate::config::spec::NicSpec;
+use crate::core::flit::Flit;
 use crate::engine::{Endpoint, EndpointCtx, component_rng, record_delivery};
-use crate::node::nic::{Nic, NicSpec, PacketDesc};
+use crate::node::nic::{Nic, PacketDesc};
 use crate::topology::Torus;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -72,11 +74,14 @@ impl SyntheticEndpoint {
 }
 
 impl Endpoint for SyntheticEndpoint {
-    fn nic(&self) -> &Nic {
-        &self.nic
+    fn accept_flit(&mut self, at: u64, port: usize, vc: usize, flit: Flit) {
+        self.nic.accept_flit(at, port, vc, flit)
     }
-    fn nic_mut(&mut self) -> &mut Nic {
-        &mut self.nic
+    fn accept_credit(&mut self, at: u64, port: usize, vc: usize) {
+        self.nic.accept_credit(at, port, vc)
+    }
+    fn injected(&self) -> u32 {
+        self.nic.injected()
     }
 
     fn first_wake(&self) -> Option<u64> {

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use torsim::config::{Config, Params, load_str};
 use torsim::engine::sim::{Outcome, RunOptions};
+use torsim::experiment::run::run_synthetic;
 use torsim::report::{result_json, strip_wall_clock};
-use torsim::run::run_synthetic;
 
 /// The reference 8x8 config shipped with the crate; tests derive variants with `--set`
 /// overrides so that the baseline stays the documented one.

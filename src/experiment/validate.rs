@@ -7,7 +7,7 @@
 use crate::config::Params;
 use crate::engine::comm::LocalComm;
 use crate::engine::sim::RunOptions;
-use crate::run::{RunError, run_program};
+use crate::experiment::run::{RunError, run_program};
 use crate::topology::Torus;
 use crate::traffic::micro::{self, Micro, MicroParams};
 use serde::{Deserialize, Serialize};

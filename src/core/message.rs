@@ -1,7 +1,7 @@
 //! Messages between components. Each one travels a link and arrives at cycle `at`,
 //! which is always later than the cycle it was sent in (the lookahead rule).
 
-use crate::router::flit::Flit;
+use crate::core::flit::Flit;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Msg {

@@ -52,6 +52,13 @@ impl Flit {
     }
 }
 
+/// Message classes of the node protocol: requests and responses travel on separate
+/// virtual subnetworks (disjoint sets of VCs), so a response never waits behind a request.
+pub const CLASS_REQUEST: u8 = 0;
+pub const CLASS_RESPONSE: u8 = 1;
+/// Classes node programs use; synthetic traffic uses class 0 only.
+pub const CLASSES: usize = 2;
+
 #[cfg(test)]
 mod tests {
     #[test]

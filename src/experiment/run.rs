@@ -2,13 +2,15 @@
 
 use crate::config::ConfigError;
 use crate::config::Params;
+use crate::core::flit::CLASSES;
 use crate::engine::comm::{Comm, LocalComm};
 use crate::engine::sim::{Engine, Outcome, ProgramOutcome, Progress, RunOptions, SimError};
-use crate::node::shmem::{CLASSES, ShmemPe, ShmemSpec};
+use crate::node::op::Op;
+use crate::node::shmem::{ShmemPe, ShmemSpec};
 use crate::routing::{Routing, deadlock};
 use crate::topology::Torus;
 use crate::traffic::pattern::DestinationPicker;
-use crate::traffic::program::{Op, Program};
+use crate::traffic::program::Program;
 use crate::traffic::synthetic::SyntheticEndpoint;
 use std::fmt;
 use std::sync::Arc;
