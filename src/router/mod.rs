@@ -513,7 +513,7 @@ impl Router {
             let mut best_pick = 0u8;
             let mut best_escape = true;
             let mut drawn = 0u32;
-            let route = ivc.route;
+            let route = &ivc.route;
             for (ci, c) in route.as_slice().iter().enumerate() {
                 let slots = match spec.bubble_slots {
                     Some(s) if (c.port_lo as usize) < spec.np => {
