@@ -135,6 +135,17 @@ pub struct Network {
 }
 
 impl Network {
+    /// The network of `p` on `torus`, its VCs split into `classes` message classes.
+    pub fn of(p: &Params, torus: &Torus, classes: usize) -> Network {
+        Network {
+            torus: torus.clone(),
+            dla: p.deadlock_avoidance,
+            vcs: p.vcs as u16,
+            classes: classes.max(1) as u16,
+            ejectors: p.ejectors as u16,
+        }
+    }
+
     /// VCs of one message class (virtual subnetwork).
     #[inline]
     pub fn class_range(&self, class: u8) -> (u16, u16) {
@@ -240,13 +251,7 @@ impl Routing {
     /// `classes` message classes (virtual subnetworks) split the VCs of every port.
     /// Table routing generates its tables here; with faults that can fail.
     pub fn build(p: &Params, torus: &Torus, classes: usize) -> Result<Routing, RoutingError> {
-        let net = Network {
-            torus: torus.clone(),
-            dla: p.deadlock_avoidance,
-            vcs: p.vcs as u16,
-            classes: classes.max(1) as u16,
-            ejectors: p.ejectors as u16,
-        };
+        let net = Network::of(p, torus, classes);
         let dimension_order: Vec<Direction> = (0..torus.dims())
             .flat_map(|d| [false, true].map(|minus| Direction { dim: d, minus }))
             .collect();
@@ -273,6 +278,20 @@ impl Routing {
             }
         };
         Ok(Routing { net, algo })
+    }
+
+    /// The network of `p` with a given routing function instead of the configured
+    /// algorithm, e.g. a hand-written table for tests of the deadlock check.
+    pub fn with_function(
+        p: &Params,
+        torus: &Torus,
+        classes: usize,
+        algo: Arc<dyn RoutingFunction>,
+    ) -> Routing {
+        Routing {
+            net: Network::of(p, torus, classes),
+            algo,
+        }
     }
 
     /// [`Routing::build`] for configs known to need no tables (no faults), e.g. in

@@ -208,7 +208,7 @@ impl TableRouting {
                 .find(|o| add(&mut dep, &o.3, false))
                 .ok_or_else(|| {
                     RoutingError(format!(
-                        "no deadlock-free route from node {} to node {} avoids the failed links and nodes ({} live-link routes tried); fail fewer links, or use routing.algorithm = \"adaptive\"",
+                        "no deadlock-free route from node {} to node {} avoids the failed links and nodes ({} live-link routes tried); fail fewer links or nodes, or try another routing.deadlock_avoidance or direction order (routing.direction_order, routing.escape); adaptive routing builds its escape channel from the same tables",
                         t.describe_node(s),
                         t.describe_node(d),
                         options.len()
