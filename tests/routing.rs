@@ -12,9 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 use torsim::config::{Config, Params};
 use torsim::engine::sim::{Outcome, RunOptions};
+use torsim::experiment::run::{RunError, check_built, check_routing, run_synthetic};
 use torsim::routing::table::TableRouting;
 use torsim::routing::{Routing, deadlock, header};
-use torsim::experiment::run::{RunError, check_built, check_routing, run_synthetic};
 use torsim::topology::Torus;
 
 /// Short phases, so that a run of the 8x8 torus takes well under a second.

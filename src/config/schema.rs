@@ -270,6 +270,11 @@ pub struct RouterConfig {
     /// port share one crossbar input through an input arbiter.
     #[serde(default)]
     pub input_arbiter: bool,
+    /// `true`: a head queued behind another packet in its VC starts route computation
+    /// in the cycle that packet's tail leaves. `false`: only in the cycle after (the
+    /// VC is idle for that cycle, as in BookSim2's input-queued router).
+    #[serde(default = "yes")]
+    pub overlap_route_computation: bool,
     #[serde(default = "default_alloc")]
     pub allocator: AllocatorKind,
     #[serde(default = "default_arb")]
@@ -297,6 +302,7 @@ impl Default for RouterConfig {
             ejectors: 1,
             flow_control: default_fc(),
             input_arbiter: false,
+            overlap_route_computation: true,
             allocator: default_alloc(),
             arbiter: default_arb(),
             pipeline: PipelineConfig::default(),
@@ -306,6 +312,9 @@ impl Default for RouterConfig {
     }
 }
 
+fn yes() -> bool {
+    true
+}
 fn default_vcs() -> i64 {
     2
 }
@@ -532,6 +541,13 @@ pub struct TrafficConfig {
     /// Fraction of packets sent to a hot-spot node; the rest are uniform.
     #[serde(default = "default_hot_fraction")]
     pub hotspot_fraction: f64,
+    /// Uniform traffic (also the uniform share of `hotspot`) may pick the source itself
+    /// as destination; such packets go through the injector and ejector of one router.
+    #[serde(default)]
+    pub include_self: bool,
+    /// Cycles from a packet's creation to the first cycle its source may inject it.
+    #[serde(default)]
+    pub injection_delay: u64,
 }
 
 impl Default for TrafficConfig {
@@ -542,6 +558,8 @@ impl Default for TrafficConfig {
             packet_flits: 1,
             hotspot_nodes: vec![],
             hotspot_fraction: default_hot_fraction(),
+            include_self: false,
+            injection_delay: 0,
         }
     }
 }

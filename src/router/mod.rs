@@ -14,7 +14,9 @@
 //!
 //! A head that waits behind another packet in its VC starts routing in the cycle that
 //! packet's tail leaves (route computation is stateless and overlaps it), so
-//! back-to-back packets in one VC pay no extra bubble.
+//! back-to-back packets in one VC pay no extra bubble. With
+//! `router.overlap_route_computation = false` it starts one cycle later, so a VC serves
+//! at most one single-flit packet every h + r + va + sa cycles (BookSim2's behaviour).
 //!
 //! A router reads only its own state and messages that have arrived, and writes only its
 //! own state and messages that arrive one cycle or more later, so routers can be updated
@@ -99,6 +101,8 @@ pub struct RouterSpec {
     pub injection_latency: u64,
     pub flow_control: FlowControl,
     pub input_arbiter: bool,
+    /// A queued head is routed in the cycle the previous tail leaves (else the next).
+    pub overlap_route_computation: bool,
     pub allocator: AllocatorKind,
     pub arbiter: ArbiterKind,
     pub link_rate: Option<LinkRate>,
@@ -144,6 +148,7 @@ impl RouterSpec {
             injection_latency: p.injection_latency,
             flow_control: p.flow_control,
             input_arbiter: p.input_arbiter,
+            overlap_route_computation: p.overlap_route_computation,
             allocator: p.allocator,
             arbiter: p.arbiter,
             link_rate: p.link_rate,
@@ -620,9 +625,11 @@ impl Router {
                 self.outputs[ovc_i].owner = NONE;
                 // The next packet's header is analysed while this tail leaves: route
                 // computation is stateless, so it overlaps the previous packet's last
-                // switch cycle instead of leaving a bubble between packets.
+                // switch cycle instead of leaving a bubble between packets. Without
+                // overlap the VC stays idle this cycle and routes the head next cycle.
                 if let Some(&(at, next)) = ivc.buf.front()
                     && at <= t
+                    && spec.overlap_route_computation
                 {
                     Self::route_head(ivc, routing, node, i / v, &next);
                     ivc.stage = Stage::WaitVc;

@@ -35,6 +35,8 @@ pub struct DestinationPicker {
     hot_fraction: f64,
     /// Destination of each node under `Pattern::RandomPermutation`; empty otherwise.
     permutation: Arc<[usize]>,
+    /// Uniform draws may return the source itself (`traffic.include_self`).
+    include_self: bool,
 }
 
 impl DestinationPicker {
@@ -58,7 +60,14 @@ impl DestinationPicker {
             hotspots,
             hot_fraction,
             permutation,
+            include_self: false,
         }
+    }
+
+    /// Lets uniform draws (also the uniform share of `hotspot`) pick the source itself.
+    pub fn including_self(mut self, yes: bool) -> Self {
+        self.include_self = yes;
+        self
     }
 
     /// The picker of a run's synthetic traffic.
@@ -70,6 +79,7 @@ impl DestinationPicker {
             p.seed,
             p.nodes(),
         )
+        .including_self(p.include_self)
     }
 
     /// The destination of the next packet from `src`; `None` when the pattern maps the
@@ -78,9 +88,17 @@ impl DestinationPicker {
         let n = t.nodes();
         // Uniform over the other live nodes (failed ones are drawn again: at least one
         // other node lives, and the draws stay a pure function of the stream).
-        let uniform = |rng: &mut Xoshiro256PlusPlus| loop {
-            let r = below(rng, n - 1);
-            let r = if r >= src { r + 1 } else { r };
+        // With `include_self`, over all live nodes, the source included.
+        let mut drawn_self = false;
+        let mut uniform = |rng: &mut Xoshiro256PlusPlus| loop {
+            let r = if self.include_self {
+                let r = below(rng, n);
+                drawn_self = r == src;
+                r
+            } else {
+                let r = below(rng, n - 1);
+                if r >= src { r + 1 } else { r }
+            };
             if t.node_alive(r) {
                 break r;
             }
@@ -122,7 +140,7 @@ impl DestinationPicker {
             }
         };
         // A fixed pattern that maps a node to itself or to a failed node sends nothing.
-        (d != src && t.node_alive(d)).then_some(d)
+        ((d != src || drawn_self) && t.node_alive(d)).then_some(d)
     }
 }
 

@@ -26,6 +26,8 @@ pub struct SyntheticEndpoint {
     packet_flits: u16,
     next_gen: u64,
     gen_end: u64,
+    /// Cycles from creation to the first cycle a packet may be injected.
+    injection_delay: u64,
 }
 
 impl SyntheticEndpoint {
@@ -56,6 +58,7 @@ impl SyntheticEndpoint {
             packet_flits: p.packet_flits as u16,
             next_gen: u64::MAX,
             gen_end: u64::MAX,
+            injection_delay: p.injection_delay,
         };
         e.next_gen = e.gap().map(|g| g - 1).unwrap_or(u64::MAX);
         e
@@ -103,6 +106,7 @@ impl Endpoint for SyntheticEndpoint {
                     class: 0,
                     created,
                     measured,
+                    ready: created + self.injection_delay,
                     ..Default::default()
                 });
             }
