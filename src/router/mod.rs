@@ -181,7 +181,6 @@ struct InputVc {
     front_at: u64,
     stage: Stage,
     ready: u64,
-    route: Route,
     out: u16,
     out_vc: u16,
     /// The candidate this VC requested with in the current cycle.
@@ -253,6 +252,9 @@ pub struct Router {
     credit_ports: u64,
     /// Flits sent out of each network port (the load of each link direction).
     link_flits: Vec<u64>,
+    /// The routing candidates of each input VC's head (beside `inputs`, so the fields
+    /// the per-cycle pass reads stay in few cache lines).
+    routes: Vec<Route>,
     rng: Xoshiro256PlusPlus,
 }
 
@@ -265,7 +267,6 @@ impl Router {
                 front_at: u64::MAX,
                 stage: Stage::Idle,
                 ready: 0,
-                route: Route::default(),
                 out: 0,
                 out_vc: 0,
                 pick: 0,
@@ -303,6 +304,7 @@ impl Router {
             occupied: VcSet::default(),
             credit_ports: 0,
             link_flits: vec![0; spec.np],
+            routes: vec![Route::default(); spec.p_in * spec.vcs],
             rng: Xoshiro256PlusPlus::seed_from_u64(
                 spec.seed ^ (node as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x726f_7574,
             ),
@@ -316,8 +318,15 @@ impl Router {
 
     /// Routes the head at the front of input VC `i` (arrived through `port`).
     #[inline]
-    fn route_head(ivc: &mut InputVc, routing: &Routing, node: usize, port: usize, head: &Flit) {
-        routing.route(node, port, head, &mut ivc.route);
+    fn route_head(
+        ivc: &mut InputVc,
+        route: &mut Route,
+        routing: &Routing,
+        node: usize,
+        port: usize,
+        head: &Flit,
+    ) {
+        routing.route(node, port, head, route);
         ivc.class_out = head.class;
         ivc.timed_out = false;
     }
@@ -343,7 +352,14 @@ impl Router {
         debug_assert!(ivc.buf.len() < spec.buffer, "credit protocol violated");
         let wake = if ivc.buf.is_empty() && ivc.stage == Stage::Idle {
             debug_assert!(flit.is_head(), "body flit at the front of an idle VC");
-            Self::route_head(ivc, routing, self.node as usize, port, &flit);
+            Self::route_head(
+                ivc,
+                &mut self.routes[i],
+                routing,
+                self.node as usize,
+                port,
+                &flit,
+            );
             ivc.stage = Stage::WaitVc;
             ivc.ready = at + spec.va_ready;
             ivc.ready
@@ -464,7 +480,7 @@ impl Router {
                     let head = &ivc.buf.front().expect("occupied").1;
                     debug_assert!(head.is_head(), "body flit at the front of an idle VC");
                     let head = *head;
-                    Self::route_head(ivc, routing, node, i / v, &head);
+                    Self::route_head(ivc, &mut self.routes[i], routing, node, i / v, &head);
                     ivc.stage = Stage::WaitVc;
                     ivc.ready = t + spec.va_ready;
                 }
@@ -482,7 +498,7 @@ impl Router {
                 let head = ivc.buf.front().expect("occupied VCs hold flits").1;
                 match spec.timeout_action {
                     TimeoutAction::Escape => {
-                        let r = &mut ivc.route;
+                        let r = &mut self.routes[i];
                         let s = r.as_slice();
                         if s.iter().any(|c| c.is_escape()) && s.iter().any(|c| !c.is_escape()) {
                             r.retain(|c| c.is_escape());
@@ -498,7 +514,7 @@ impl Router {
                                 route: 0,
                                 ..head
                             };
-                            routing.route(node, spec.np, &f, &mut ivc.route);
+                            routing.route(node, spec.np, &f, &mut self.routes[i]);
                             ivc.class_out = f.class;
                             cnt.rerouted_packets += 1;
                         }
@@ -518,7 +534,35 @@ impl Router {
             let mut best_pick = 0u8;
             let mut best_escape = true;
             let mut drawn = 0u32;
-            let route = &ivc.route;
+            let route = &self.routes[i];
+            if let [c] = route.as_slice() {
+                // One candidate (deterministic routing): its free VC with most credits.
+                let room_for = match spec.bubble_slots {
+                    Some(s) if (c.port_lo as usize) < spec.np => {
+                        Some((s, 1 + c.enters_ring as u32))
+                    }
+                    _ => None,
+                };
+                for p in c.port_lo..c.port_lo + c.port_count {
+                    for vc in c.vc_lo..c.vc_hi {
+                        let o = p as usize * v + vc as usize;
+                        let ovc = &self.outputs[o];
+                        if ovc.owner == NONE
+                            && ovc.credits >= need
+                            && room_for.is_none_or(|(s, want)| s - ovc.slots_used >= want)
+                            && (best == NONE || ovc.credits > best_credits)
+                        {
+                            best = o as u32;
+                            best_credits = ovc.credits;
+                        }
+                    }
+                }
+                ivc.pick = 0;
+                if best != NONE {
+                    sc.va.push((best, req));
+                }
+                return;
+            }
             for (ci, c) in route.as_slice().iter().enumerate() {
                 let slots = match spec.bubble_slots {
                     Some(s) if (c.port_lo as usize) < spec.np => {
@@ -631,7 +675,7 @@ impl Router {
                     && at <= t
                     && spec.overlap_route_computation
                 {
-                    Self::route_head(ivc, routing, node, i / v, &next);
+                    Self::route_head(ivc, &mut self.routes[i], routing, node, i / v, &next);
                     ivc.stage = Stage::WaitVc;
                     ivc.ready = t + spec.va_ready;
                 }
@@ -716,7 +760,7 @@ impl Router {
                 ovc.downstream.push_back(len);
             }
             let ivc = &mut self.inputs[w as usize];
-            let c = ivc.route.as_slice()[ivc.pick as usize];
+            let c = self.routes[w as usize].as_slice()[ivc.pick as usize];
             ivc.header_out = c.header;
             if (o as usize / v) < spec.np {
                 let k = c.kind;
@@ -833,7 +877,7 @@ impl Router {
                 Stage::Idle => "not yet routed".to_string(),
                 Stage::WaitVc => {
                     let mut s = String::from("waits for a VC:");
-                    for c in ivc.route.as_slice() {
+                    for c in self.routes[i].as_slice() {
                         s += &format!(
                             " {} vc{}..{}",
                             torus.port_name(c.port_lo as usize, injectors, false),

@@ -45,10 +45,13 @@ impl CdgReport {
 pub struct DepGraph {
     torus: Torus,
     bubble: bool,
-    index: HashMap<u64, u32>,
+    vcs: usize,
+    /// Vertex of every key (`u32::MAX`: none yet); keys are dense, see [`Self::key`].
+    index: Vec<u32>,
     keys: Vec<u64>,
+    /// Successors of each vertex (short lists: a channel depends on a few others).
     adj: Vec<Vec<u32>>,
-    edges: HashSet<(u32, u32)>,
+    edges: usize,
     mark: Vec<u32>,
     epoch: u32,
 }
@@ -58,10 +61,11 @@ impl DepGraph {
         DepGraph {
             torus: net.torus.clone(),
             bubble: net.dla == DeadlockAvoidance::Bubble,
-            index: HashMap::new(),
+            vcs: net.vcs as usize,
+            index: vec![u32::MAX; net.torus.nodes() * net.torus.network_ports() * net.vcs as usize],
             keys: Vec::new(),
             adj: Vec::new(),
-            edges: HashSet::new(),
+            edges: 0,
             mark: Vec::new(),
             epoch: 0,
         }
@@ -79,15 +83,16 @@ impl DepGraph {
         } else {
             node * np + port
         };
-        (base as u64) << 8 | vc as u64
+        (base * self.vcs + vc) as u64
     }
 
     fn vertex(&mut self, key: u64) -> u32 {
-        if let Some(&v) = self.index.get(&key) {
+        let v = self.index[key as usize];
+        if v != u32::MAX {
             return v;
         }
         let v = self.keys.len() as u32;
-        self.index.insert(key, v);
+        self.index[key as usize] = v;
         self.keys.push(key);
         self.adj.push(Vec::new());
         self.mark.push(0);
@@ -104,20 +109,36 @@ impl DepGraph {
                 continue; // along one ring under bubble flow control
             }
             let (a, b) = (self.vertex(a), self.vertex(b));
-            if !self.edges.contains(&(a, b)) {
+            if !self.has_edge(a, b) {
                 v.push((a, b));
             }
         }
         v
     }
 
+    fn has_edge(&self, a: u32, b: u32) -> bool {
+        self.adj[a as usize].contains(&b)
+    }
+
+    /// Adds the dependency of channel `from` on channel `to` (node, out port, VC).
+    #[inline]
+    pub fn add_dep(&mut self, from: (usize, usize, usize), to: (usize, usize, usize)) {
+        let a = self.key(from.0, from.1, from.2);
+        let b = self.key(to.0, to.1, to.2);
+        if a == b {
+            return; // along one ring under bubble flow control
+        }
+        let (a, b) = (self.vertex(a), self.vertex(b));
+        if !self.has_edge(a, b) {
+            self.adj[a as usize].push(b);
+            self.edges += 1;
+        }
+    }
+
     /// Adds a path's dependencies unconditionally.
     pub fn add_path(&mut self, path: &[(usize, usize, usize, bool)]) {
-        let p: Vec<_> = path.iter().map(|&(n, o, v, _)| (n, o, v)).collect();
-        for (a, b) in self.deps(&p) {
-            if self.edges.insert((a, b)) {
-                self.adj[a as usize].push(b);
-            }
+        for w in path.windows(2) {
+            self.add_dep((w[0].0, w[0].1, w[0].2), (w[1].0, w[1].1, w[1].2));
         }
     }
 
@@ -128,19 +149,19 @@ impl DepGraph {
         let new = self.deps(&p);
         let mut added: Vec<(u32, u32)> = Vec::new();
         for (a, b) in new {
-            if self.edges.contains(&(a, b)) {
+            if self.has_edge(a, b) {
                 continue;
             }
             if self.reaches(b, a) {
                 for (x, y) in added.into_iter().rev() {
-                    self.edges.remove(&(x, y));
-                    self.adj[x as usize].pop();
-                    debug_assert!(!self.adj[x as usize].contains(&y));
+                    let popped = self.adj[x as usize].pop();
+                    debug_assert_eq!(popped, Some(y));
+                    self.edges -= 1;
                 }
                 return false;
             }
-            self.edges.insert((a, b));
             self.adj[a as usize].push(b);
+            self.edges += 1;
             added.push((a, b));
         }
         true
@@ -174,7 +195,7 @@ impl DepGraph {
         let t = &self.torus;
         let np = t.network_ports();
         let k = self.keys[v as usize];
-        let (base, vc) = ((k >> 8) as usize, (k & 0xff) as usize);
+        let (base, vc) = (k as usize / self.vcs, k as usize % self.vcs);
         let (node, port) = (base / np, base % np);
         if self.bubble {
             format!(
@@ -231,11 +252,16 @@ pub fn check(r: &Routing, classes: usize) -> CdgReport {
     let live = t.live_nodes();
     let limit = 4 * t.nodes() + 16;
     let mut route = Route::default();
-    let mut path = Vec::new();
     let mut problem = None;
+    // Walks toward one destination merge: once a walk reaches a state (node, input
+    // port, route header) an earlier walk to the same destination passed, the rest of
+    // its path, and so its dependencies, are already in the graph.
+    let mut seen: Vec<(u32, u16)> = vec![(u32::MAX, 0); t.nodes() * (np + 1)];
+    let mut stamp = 0u32;
     'outer: for class in 0..classes as u8 {
-        for &s in &live {
-            for &d in &live {
+        for &d in &live {
+            stamp += 1;
+            for &s in &live {
                 if s == d {
                     continue;
                 }
@@ -247,7 +273,8 @@ pub fn check(r: &Routing, classes: usize) -> CdgReport {
                     ..Default::default()
                 };
                 let (mut node, mut in_port) = (s, np);
-                path.clear();
+                let mut prev: Option<(usize, usize, usize)> = None;
+                let mut hops = 0usize;
                 loop {
                     r.route(node, in_port, &f, &mut route);
                     let c = if anywhere {
@@ -275,12 +302,12 @@ pub fn check(r: &Routing, classes: usize) -> CdgReport {
                     if out >= np {
                         break;
                     }
-                    if !t.link_alive(node, out) || path.len() > limit {
+                    if !t.link_alive(node, out) || hops > limit {
                         problem = Some(format!(
                             "the route from {} to {} {}",
                             t.describe_node(s),
                             t.describe_node(d),
-                            if path.len() > limit {
+                            if hops > limit {
                                 "does not reach its destination".to_string()
                             } else {
                                 format!("uses the failed link {}", t.describe_link(node, out))
@@ -288,18 +315,27 @@ pub fn check(r: &Routing, classes: usize) -> CdgReport {
                         ));
                         break 'outer;
                     }
-                    path.push((node, out, c.vc_lo as usize, false));
+                    let ch = (node, out, c.vc_lo as usize);
+                    if let Some(p) = prev {
+                        dep.add_dep(p, ch);
+                    }
+                    let st = &mut seen[node * (np + 1) + in_port.min(np)];
+                    if st.0 == stamp && st.1 == f.route {
+                        break;
+                    }
+                    *st = (stamp, f.route);
+                    prev = Some(ch);
+                    hops += 1;
                     f.route = c.header;
                     in_port = out;
                     node = t.neighbor(node, out);
                 }
-                dep.add_path(&path);
             }
         }
     }
     CdgReport {
         channels: dep.keys.len(),
-        dependencies: dep.edges.len(),
+        dependencies: dep.edges,
         cycle: if problem.is_some() {
             None
         } else {
@@ -362,8 +398,8 @@ mod tests {
         // Around the x ring of row 0: 0 -> 1 -> 2 -> 3 -> 0.
         assert!(g.try_add_path(&[(0, 0, 0, false), (1, 0, 0, false), (2, 0, 0, false)]));
         assert!(g.try_add_path(&[(2, 0, 0, false), (3, 0, 0, false)]));
-        let before = g.edges.len();
+        let before = g.edges;
         assert!(!g.try_add_path(&[(3, 0, 0, false), (0, 0, 0, false)]));
-        assert_eq!(g.edges.len(), before, "a refused path leaves no edge");
+        assert_eq!(g.edges, before, "a refused path leaves no edge");
     }
 }

@@ -19,6 +19,9 @@ pub const ESCAPE: u16 = 1 << 1;
 pub const FIRST_DONE: u16 = 1 << 2;
 pub const SIGNS: u16 = 1 << 3;
 
+/// The bits that make a route differ from plain direction order (a table entry).
+pub const EXPLICIT: u16 = SIGNS | 0xff0;
+
 /// Dimensions whose sign the header can hold.
 pub const SIGN_DIMS: usize = 4;
 /// Ports a First or Last Step can name.

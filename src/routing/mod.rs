@@ -147,7 +147,7 @@ impl Network {
     }
 
     /// VCs of one message class (virtual subnetwork).
-    #[inline]
+    #[inline(always)]
     pub fn class_range(&self, class: u8) -> (u16, u16) {
         let w = self.vcs / self.classes;
         let lo = class as u16 * w;
@@ -155,7 +155,7 @@ impl Network {
     }
 
     /// The ejection candidate: any ejector, any VC of the class.
-    #[inline]
+    #[inline(always)]
     pub fn eject(&self, class: u8) -> Candidate {
         let (lo, hi) = self.class_range(class);
         Candidate {
@@ -175,7 +175,7 @@ impl Network {
     /// take in this ring from here (only the entry-time dateline rule reads it).
     /// Returns the candidate with its VC range, bubble flag and the dateline bit of
     /// `header` set.
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn ring_hop(
         &self,
@@ -231,7 +231,29 @@ impl Network {
 #[derive(Clone, Debug)]
 pub struct Routing {
     net: Network,
-    algo: Arc<dyn RoutingFunction>,
+    algo: Algorithm,
+}
+
+/// The shipped algorithms are matched directly, so the router's hot path can inline
+/// them; anything else (a hand-written table in a test, a new algorithm under
+/// development) goes through the trait object.
+#[derive(Clone, Debug)]
+enum Algorithm {
+    Ordered(ordered::Ordered),
+    Table(Arc<table::TableRouting>),
+    Adaptive(Arc<adaptive::Adaptive>),
+    Other(Arc<dyn RoutingFunction>),
+}
+
+impl Algorithm {
+    fn get(&self) -> &dyn RoutingFunction {
+        match self {
+            Algorithm::Ordered(a) => a,
+            Algorithm::Table(a) => a.as_ref(),
+            Algorithm::Adaptive(a) => a.as_ref(),
+            Algorithm::Other(a) => a.as_ref(),
+        }
+    }
 }
 
 /// A routing configuration that cannot be built (table generation found no
@@ -255,14 +277,17 @@ impl Routing {
         let dimension_order: Vec<Direction> = (0..torus.dims())
             .flat_map(|d| [false, true].map(|minus| Direction { dim: d, minus }))
             .collect();
-        let algo: Arc<dyn RoutingFunction> = match p.routing {
-            RoutingAlgorithm::DimensionOrder => Arc::new(ordered::Ordered::new(dimension_order)),
+        let algo = match p.routing {
+            RoutingAlgorithm::DimensionOrder => {
+                Algorithm::Ordered(ordered::Ordered::new(dimension_order))
+            }
             RoutingAlgorithm::DirectionOrder => {
-                Arc::new(ordered::Ordered::new(p.direction_order.clone()))
+                Algorithm::Ordered(ordered::Ordered::new(p.direction_order.clone()))
             }
-            RoutingAlgorithm::Table => {
-                Arc::new(table::TableRouting::build(&net, p.direction_order.clone())?)
-            }
+            RoutingAlgorithm::Table => Algorithm::Table(Arc::new(table::TableRouting::build(
+                &net,
+                p.direction_order.clone(),
+            )?)),
             RoutingAlgorithm::Adaptive => {
                 let escape = match p.escape {
                     EscapeRouting::DirectionOrder => Some(table::TableRouting::build_escape(
@@ -274,7 +299,7 @@ impl Routing {
                     }
                     EscapeRouting::None => None,
                 };
-                Arc::new(adaptive::Adaptive::new(&net, escape))
+                Algorithm::Adaptive(Arc::new(adaptive::Adaptive::new(&net, escape)))
             }
         };
         Ok(Routing { net, algo })
@@ -290,7 +315,7 @@ impl Routing {
     ) -> Routing {
         Routing {
             net: Network::of(p, torus, classes),
-            algo,
+            algo: Algorithm::Other(algo),
         }
     }
 
@@ -317,14 +342,19 @@ impl Routing {
     }
 
     pub fn escape_anywhere(&self) -> bool {
-        self.algo.escape_anywhere()
+        self.algo.get().escape_anywhere()
     }
 
     /// The candidates for a head flit that entered `node` through `in_port`.
     #[inline]
     pub fn route(&self, node: usize, in_port: usize, flit: &Flit, out: &mut Route) {
         out.clear();
-        self.algo.route(&self.net, node, in_port, flit, out);
+        match &self.algo {
+            Algorithm::Ordered(a) => a.route(&self.net, node, in_port, flit, out),
+            Algorithm::Table(a) => a.route(&self.net, node, in_port, flit, out),
+            Algorithm::Adaptive(a) => a.route(&self.net, node, in_port, flit, out),
+            Algorithm::Other(a) => a.route(&self.net, node, in_port, flit, out),
+        }
     }
 
     /// The path the packet from `src` to `dest` takes when every router picks the

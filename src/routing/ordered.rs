@@ -16,7 +16,7 @@ use crate::topology::Torus;
 
 /// The next hop of an ordered route: (out port, header after the hop, [`kind`] bits,
 /// hops the packet will take in this ring from here), or `None` at the destination.
-#[inline]
+#[inline(always)]
 pub fn step(
     t: &Torus,
     order: &[Direction],
@@ -26,6 +26,18 @@ pub fn step(
 ) -> Option<(usize, u16, u8, usize)> {
     if node == dest {
         return None;
+    }
+    if h & header::EXPLICIT == 0 {
+        // Plain direction order (no table entry): the common case, kept short.
+        for dir in order {
+            let d = dir.dim;
+            let p = t.plus_distance(node, dest, d);
+            if p != 0 && t.short_way_is_minus(node, d, p) == dir.minus {
+                let hops = if dir.minus { t.shape()[d] - p } else { p };
+                return Some((Torus::port_of(*dir), h, 0, hops));
+            }
+        }
+        unreachable!("an order names both directions of every dimension");
     }
     if let Some(f) = header::first(h)
         && h & header::FIRST_DONE == 0
@@ -57,7 +69,7 @@ pub fn step(
 
 /// The candidate of an ordered hop on the VCs `lo..hi`: `in_port` and `on_ring` say
 /// whether the packet already travels this ring on these VCs.
-#[inline]
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn candidate(
     net: &Network,
@@ -99,7 +111,7 @@ impl Ordered {
 }
 
 impl RoutingFunction for Ordered {
-    #[inline]
+    #[inline(always)]
     fn route(&self, net: &Network, node: usize, in_port: usize, flit: &Flit, out: &mut Route) {
         let (lo, hi) = net.class_range(flit.class);
         out.push(candidate(
