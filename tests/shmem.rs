@@ -300,3 +300,32 @@ fn prototype_figures_within_tolerance() {
 fn asic_plan_figures_met() {
     validation("validation/asic-plan.toml", None);
 }
+
+/// With a failed node the live nodes are renumbered as PEs 0..p-1: a ring of puts and
+/// a barrier over the 8 live PEs of a 3x3 torus complete, every PE reports its marks
+/// under its PE number, and the volume is the ring's.
+#[test]
+fn programs_run_on_the_live_pes_of_a_torus_with_a_failed_node() {
+    let p = params(
+        "[routing]\nalgorithm = \"table\"\n[faults]\nnodes = [\"1,1\"]\n",
+        "[3, 3]",
+    );
+    assert_eq!((p.nodes(), p.pes()), (9, 8));
+    // A program for 9 PEs does not fit the 8 live ones.
+    let nine = Program::parse(
+        "[[pe]]\npes = \"all\"\nops = [\"barrier\"]\n",
+        9,
+        p.clock_hz,
+        &[],
+    )
+    .expect("program");
+    let e = run(&p, &nine).expect_err("9 PEs on 8 live nodes");
+    assert!(e.to_string().contains("8 live nodes (1 failed)"), "{e}");
+    let text = "[[pe]]\npes = \"all\"\nops = [\"mark start\", \"put ($me + 1) % $npes 1000\", \"barrier\", \"mark end\"]\n";
+    let prog = Program::parse(text, p.pes(), p.clock_hz, &[]).expect("program");
+    let o = run(&p, &prog).expect("the program completes on the live PEs");
+    let ends = mark_times(&o, &prog, "end");
+    let pes: Vec<u32> = ends.iter().map(|m| m.0).collect();
+    assert_eq!(pes, (0..8).collect::<Vec<u32>>(), "marks are per PE");
+    assert_eq!(o.stats.payload_bytes_delivered, 8 * 1000);
+}

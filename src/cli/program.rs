@@ -42,7 +42,7 @@ pub fn run(
     } = o;
     let path = resolve(cfg, file);
     let program = par.agree(
-        Program::load(&path, params.nodes(), params.clock_hz, &[]).map_err(|e| e.to_string()),
+        Program::load(&path, params.pes(), params.clock_hz, &[]).map_err(|e| e.to_string()),
     )?;
     let pb = if par.is_root() {
         progress_bar(0, "program")

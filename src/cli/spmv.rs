@@ -170,10 +170,12 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 config: a.cfg.config.clone(),
                 set,
             })?;
-            let stripes = Stripes::new(n, p).map_err(|e| e.to_string())?;
+            // With failed nodes the matrix is split among the live PEs.
+            let pes = params.pes();
+            let stripes = Stripes::new(n, pes).map_err(|e| e.to_string())?;
             let tm = if alg == Algorithm::Alltoall {
                 Some(
-                    transfer_matrix_cached(&spec, p, &cache)
+                    transfer_matrix_cached(&spec, pes, &cache)
                         .map_err(|e| e.to_string())?
                         .0,
                 )
@@ -197,13 +199,14 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             .map_err(|e| format!("{} nodes: {e}", p))?;
             let (s, e) = mark_span(&o.marks, &prog);
             let comm = (e - s) as f64 / params.clock_hz;
-            let rows_max = (0..p).map(|i| stripes.len(i)).max().unwrap_or(0);
+            let rows_max = (0..pes).map(|i| stripes.len(i)).max().unwrap_or(0);
             let compute = rows_max as f64 * d as f64 * t_nz;
             let total = comm + compute;
             let mut v = json!({
                 "algorithm": alg.name(),
                 "dims": dims,
                 "nodes": p,
+                "live_nodes": pes,
                 "shape": shape,
                 "comm_seconds_per_iteration": comm,
                 "compute_seconds_per_iteration": compute,

@@ -574,6 +574,11 @@ impl Params {
         self.shape.iter().product()
     }
 
+    /// Processing elements of node programs: the live nodes, numbered in node order.
+    pub fn pes(&self) -> usize {
+        self.nodes() - self.faults.nodes.len()
+    }
+
     /// Cycles an uncontended head flit spends in one router, arrival to leaving the
     /// crossbar: routing, allocation (VC and switch in parallel with pre-arbitration),
     /// switch traversal.
