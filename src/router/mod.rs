@@ -337,7 +337,7 @@ impl Router {
     /// empty VC is routed here rather than in a router update: routing is a pure function
     /// of the header and the router's position, so computing it early changes nothing
     /// but saves an update; the router then first runs when VC allocation is due.
-    #[inline]
+    #[inline(always)]
     pub fn accept_flit(
         &mut self,
         spec: &RouterSpec,

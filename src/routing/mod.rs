@@ -132,6 +132,8 @@ pub struct Network {
     pub vcs: u16,
     pub classes: u16,
     pub ejectors: u16,
+    /// VCs per class (`vcs / classes`, divided once: routing reads it every hop).
+    class_width: u16,
 }
 
 impl Network {
@@ -143,13 +145,14 @@ impl Network {
             vcs: p.vcs as u16,
             classes: classes.max(1) as u16,
             ejectors: p.ejectors as u16,
+            class_width: p.vcs as u16 / classes.max(1) as u16,
         }
     }
 
     /// VCs of one message class (virtual subnetwork).
     #[inline(always)]
     pub fn class_range(&self, class: u8) -> (u16, u16) {
-        let w = self.vcs / self.classes;
+        let w = self.class_width;
         let lo = class as u16 * w;
         (lo, lo + w)
     }

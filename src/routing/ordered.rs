@@ -28,12 +28,19 @@ pub fn step(
         return None;
     }
     if h & header::EXPLICIT == 0 {
-        // Plain direction order (no table entry): the common case, kept short.
+        // Plain direction order (no table entry): the common case, kept short. A
+        // dimension's distance is computed once for its consecutive directions (both
+        // signs of a dimension are adjacent in dimension order).
+        let (mut last, mut p, mut minus) = (usize::MAX, 0, false);
         for dir in order {
             let d = dir.dim;
-            let p = t.plus_distance(node, dest, d);
-            if p != 0 && t.short_way_is_minus(node, d, p) == dir.minus {
-                let hops = if dir.minus { t.shape()[d] - p } else { p };
+            if d != last {
+                last = d;
+                p = t.plus_distance(node, dest, d);
+                minus = p != 0 && t.short_way_is_minus(node, d, p);
+            }
+            if p != 0 && minus == dir.minus {
+                let hops = if minus { t.shape()[d] - p } else { p };
                 return Some((Torus::port_of(*dir), h, 0, hops));
             }
         }

@@ -243,7 +243,7 @@ impl Torus {
 
     /// Whether the hop on `port` from `node` uses the wrap-around link of its ring (the
     /// dateline of that ring).
-    #[inline]
+    #[inline(always)]
     pub fn crosses_dateline(&self, node: usize, port: usize) -> bool {
         let d = port / 2;
         let c = self.coord(node, d);

@@ -86,6 +86,11 @@ impl DestinationPicker {
     /// node to itself or to a failed node (it then sends nothing).
     pub fn pick(&self, t: &Torus, src: usize, rng: &mut Xoshiro256PlusPlus) -> Option<usize> {
         let n = t.nodes();
+        if self.pattern == Pattern::Uniform && !self.include_self && !t.has_faults() {
+            // The common case without the fault and self-draw machinery below.
+            let r = below(rng, n - 1);
+            return Some(if r >= src { r + 1 } else { r });
+        }
         // Uniform over the other live nodes (failed ones are drawn again: at least one
         // other node lives, and the draws stay a pure function of the stream).
         // With `include_self`, over all live nodes, the source included.
