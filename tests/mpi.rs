@@ -159,7 +159,7 @@ fn ranks_and_threads_match_the_serial_run() {
 fn deadlock_fails_every_rank_without_hanging() {
     let extra = [
         "--set",
-        "topology.shape=[4, 4]",
+        "topology.shape=[6, 6]",
         "--set",
         "router.virtual_channels=1",
         "--set",
@@ -309,9 +309,9 @@ fn adaptive_routing_with_faults_under_two_ranks_matches_serial() {
         "--set",
         "router.virtual_channels=3",
         "--set",
-        "faults.links=[\"1,1 +x\", \"4,5 -y\"]",
+        "faults.links=[\"1,1 +x\", \"6,2 +y\"]",
         "--set",
-        "faults.nodes=[\"6,2\"]",
+        "faults.nodes=[\"4,4\"]",
     ];
     let serial_path = dir.path().join("serial.json");
     let mut a = args("torus-8x8.toml", &base);
