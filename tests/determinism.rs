@@ -3,28 +3,11 @@
 
 mod common;
 
-use common::{reference, run, stderr, stdout, stripped_json, torsim, write_config};
+use common::{
+    json_diff as diff, reference, run, stderr, stdout, stripped_json, torsim, write_config,
+};
 use serde_json::Value;
 use torsim::engine::sim::Outcome;
-
-/// JSON paths whose values differ between `a` and `b`, for a precise failure report.
-fn diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for (k, va) in x {
-                match y.get(k) {
-                    Some(vb) => diff(va, vb, &format!("{path}.{k}"), out),
-                    None => out.push(format!("{path}.{k}: missing on the right")),
-                }
-            }
-            for k in y.keys().filter(|k| !x.contains_key(*k)) {
-                out.push(format!("{path}.{k}: missing on the left"));
-            }
-        }
-        _ if a != b => out.push(format!("{path}: {a} != {b}")),
-        _ => {}
-    }
-}
 
 fn short(extra: &[&str]) -> Vec<String> {
     let mut o: Vec<String> = [

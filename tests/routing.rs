@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{accepted, config_with, reference, stderr, stdout, stripped_json, torsim};
+use common::{
+    accepted, config_with, json_diff as diff, reference, stderr, stdout, stripped_json, torsim,
+};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
@@ -334,25 +336,6 @@ fn no_flit_crosses_a_failed_link_random_faults() {
 
 // ---------------------------------------------------------------------------------
 // 4. Determinism across partitions with faults and random selection.
-
-/// JSON paths whose values differ between `a` and `b`.
-fn diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for (k, va) in x {
-                match y.get(k) {
-                    Some(vb) => diff(va, vb, &format!("{path}.{k}"), out),
-                    None => out.push(format!("{path}.{k}: missing on the right")),
-                }
-            }
-            for k in y.keys().filter(|k| !x.contains_key(*k)) {
-                out.push(format!("{path}.{k}: missing on the left"));
-            }
-        }
-        _ if a != b => out.push(format!("{path}: {a} != {b}")),
-        _ => {}
-    }
-}
 
 /// The result document without `run.partitions`, plus the counters it summarises:
 /// the latency histograms, the hop counters, per-link flits and the sorted ids.

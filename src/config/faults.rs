@@ -9,6 +9,7 @@
 use super::ConfigError;
 use super::schema::FaultsConfig;
 use crate::core::direction::dim_name;
+use crate::core::grid::Grid;
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::collections::{BTreeSet, VecDeque};
@@ -26,27 +27,20 @@ impl FaultSet {
     }
 }
 
-/// Coordinate arithmetic of the torus, enough to name and connect nodes.
+/// Naming and parsing nodes of the torus being configured.
 struct Geometry<'a> {
     shape: &'a [usize],
+    grid: Grid,
     strides: Vec<usize>,
     nodes: usize,
 }
 
 impl Geometry<'_> {
     fn coord(&self, node: usize, d: usize) -> usize {
-        (node / self.strides[d]) % self.shape[d]
+        self.grid.coord(node, d)
     }
     fn neighbor(&self, node: usize, port: usize) -> usize {
-        let d = port / 2;
-        let k = self.shape[d];
-        let c = self.coord(node, d);
-        let nc = if port.is_multiple_of(2) {
-            (c + 1) % k
-        } else {
-            (c + k - 1) % k
-        };
-        node - c * self.strides[d] + nc * self.strides[d]
+        self.grid.neighbor(node, port)
     }
     fn name(&self, node: usize) -> String {
         (0..self.shape.len())
@@ -89,16 +83,12 @@ impl Geometry<'_> {
 
 /// Parses, draws and checks the fault set of a torus of `shape`.
 pub fn resolve(shape: &[usize], c: &FaultsConfig) -> Result<FaultSet, ConfigError> {
-    let mut strides = Vec::with_capacity(shape.len());
-    let mut s = 1;
-    for &k in shape {
-        strides.push(s);
-        s *= k;
-    }
+    let grid = Grid::new(shape);
     let g = Geometry {
         shape,
-        strides,
-        nodes: s,
+        strides: grid.strides.clone(),
+        nodes: grid.nodes,
+        grid,
     };
     let np = 2 * shape.len();
     let mut nodes = BTreeSet::new();

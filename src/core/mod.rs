@@ -4,6 +4,7 @@
 
 pub mod direction;
 pub mod flit;
+pub mod grid;
 pub mod limits;
 pub mod message;
 

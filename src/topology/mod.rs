@@ -11,6 +11,7 @@ pub mod graph;
 use crate::config::Params;
 use crate::config::faults::FaultSet;
 use crate::core::direction::Direction;
+use crate::core::grid::Grid;
 use std::sync::Arc;
 
 /// Cheap to clone: the lookup tables are shared.
@@ -58,8 +59,9 @@ impl Torus {
             dead_nodes: Arc::from([]),
             faults: FaultSet::default(),
         };
+        let grid = Grid::new(shape);
         let neighbors: Vec<u32> = (0..s * 2 * n)
-            .map(|i| t.compute_neighbor(i / (2 * n), i % (2 * n)) as u32)
+            .map(|i| grid.neighbor(i / (2 * n), i % (2 * n)) as u32)
             .collect();
         t.neighbors = neighbors.into();
         t
@@ -160,18 +162,6 @@ impl Torus {
     #[inline]
     pub fn neighbor(&self, node: usize, port: usize) -> usize {
         self.neighbors[node * 2 * self.shape.len() + port] as usize
-    }
-
-    fn compute_neighbor(&self, node: usize, port: usize) -> usize {
-        let d = port / 2;
-        let k = self.shape[d];
-        let c = self.coord(node, d);
-        let nc = if port.is_multiple_of(2) {
-            (c + 1) % k
-        } else {
-            (c + k - 1) % k
-        };
-        node - c * self.strides[d] + nc * self.strides[d]
     }
 
     pub fn port_direction(port: usize) -> Direction {
