@@ -5,7 +5,7 @@ mod common;
 
 use common::{reference, run, stderr, stdout, stripped_json, torsim, write_config};
 use serde_json::Value;
-use torsim::engine::sim::Outcome;
+use torsim::experiment::phases::Outcome;
 
 /// JSON paths whose values differ between `a` and `b`, for a precise failure report.
 fn diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
