@@ -5,7 +5,8 @@ mod common;
 
 use common::{config_with, reference, run, stderr, stdout, torsim, write_config};
 use torsim::config::Params;
-use torsim::engine::sim::{RunOptions, SimError};
+use torsim::engine::sim::RunOptions;
+use torsim::experiment::phases::SimError;
 use torsim::experiment::run::{RunError, check_routing, run_synthetic};
 use torsim::topology::Torus;
 

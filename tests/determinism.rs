@@ -7,7 +7,7 @@ use common::{
     json_diff as diff, reference, run, stderr, stdout, stripped_json, torsim, write_config,
 };
 use serde_json::Value;
-use torsim::engine::sim::Outcome;
+use torsim::experiment::phases::Outcome;
 
 fn short(extra: &[&str]) -> Vec<String> {
     let mut o: Vec<String> = [

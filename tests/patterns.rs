@@ -6,7 +6,7 @@ use common::{accepted, reference, run, stripped_json};
 use rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use torsim::config::{Config, Params, load_str};
-use torsim::engine::sim::Outcome;
+use torsim::experiment::phases::Outcome;
 use torsim::topology::Torus;
 use torsim::traffic::pattern::DestinationPicker;
 

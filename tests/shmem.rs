@@ -4,7 +4,8 @@
 use std::path::Path;
 use torsim::config::{Params, load, load_str};
 use torsim::engine::comm::LocalComm;
-use torsim::engine::sim::{ProgramOutcome, RunOptions};
+use torsim::engine::sim::RunOptions;
+use torsim::experiment::phases::ProgramOutcome;
 use torsim::experiment::run::{RunError, check_routing, run_program};
 use torsim::node::op::Op;
 use torsim::traffic::program::Program;

@@ -26,6 +26,7 @@ use torsim::config::Params;
 use torsim::core::flit::Flit;
 use torsim::engine::sim::{Engine, RunOptions};
 use torsim::engine::{Endpoint, EndpointCtx, record_delivery};
+use torsim::experiment::phases::run_phases;
 use torsim::node::nic::{Nic, PacketDesc};
 use torsim::topology::Torus;
 
@@ -152,9 +153,8 @@ fn check_every_pair(mut p: Params, label: &str) {
         flits: p.packet_flits as u16,
         log: log.clone(),
     });
-    let outcome = engine
-        .run_phases(&p, true, &mut |_| {})
-        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    let outcome =
+        run_phases(&mut engine, &p, true, &mut |_| {}).unwrap_or_else(|e| panic!("{label}: {e}"));
     assert!(!outcome.saturated, "{label}");
     let log = log.lock().unwrap();
     assert_eq!(log.len(), expected, "{label}: every packet delivered once");

@@ -3,7 +3,8 @@
 use super::{ConfigArgs, phase_name, progress_bar, write_file};
 use std::path::Path;
 use torsim::config::{Config, Params};
-use torsim::engine::sim::{Progress, RunOptions};
+use torsim::engine::sim::RunOptions;
+use torsim::experiment::phases::Progress;
 use torsim::experiment::run::run_program;
 use torsim::report;
 use torsim::traffic::program::Program;

@@ -1,16 +1,20 @@
-//! Time, partitions and the run driver.
+//! Time, partitions and windows: the mechanism a run is driven with (the phases, the
+//! watchdog and the conservation check that drive it are in `crate::experiment`).
 //!
 //! The network is split into partitions, each owning a set of routers and their
 //! endpoints, its own timing wheel and its own counters. A partition advances through a
 //! window of cycles on its own; messages for components in other partitions collect in
 //! its outbox and are delivered when the window closes. Because every message arrives
 //! at least `lookahead` cycles after it is sent, nothing in the window can depend on
-//! them. The serial run is the one-partition case of the same code.
+//! them. The serial run is the one-partition case of the same code. Components are
+//! known only through `component` (ids, the `RouterModel` trait) and [`Endpoint`].
 
 pub mod comm;
+pub mod component;
 #[cfg(feature = "mpi")]
 pub mod mpi_comm;
 pub mod partition;
+pub mod routers;
 pub mod sim;
 pub mod wheel;
 pub mod wire;

@@ -1,20 +1,19 @@
 //! One partition: a set of routers and endpoints advanced together by one thread.
 
+use super::component::{ComponentId, Kind, RouterModel};
 use super::wheel::Wheel;
 use super::{Endpoint, EndpointCtx};
 use crate::config::spec::NicSpec;
 use crate::core::flit::Flit;
 use crate::core::message::Msg;
-use crate::router::{Router, RouterCounters, RouterSpec, Scratch};
-use crate::routing::Routing;
 use crate::stats::Stats;
 
 const REMOTE: u32 = u32::MAX;
 
 /// Read-only model data shared by every partition.
-pub struct Shared {
-    pub routing: Routing,
-    pub rspec: RouterSpec,
+pub struct Shared<R: RouterModel> {
+    /// What the routers share (their specification and routing).
+    pub router: R::Shared,
     pub nspec: NicSpec,
     pub window: (u64, u64),
     pub record_ids: bool,
@@ -22,29 +21,29 @@ pub struct Shared {
     pub lookahead: u64,
 }
 
-pub struct Partition<E: Endpoint> {
+pub struct Partition<E: Endpoint, R: RouterModel> {
     nodes: Vec<u32>,
     local: Vec<u32>,
-    routers: Vec<Router>,
+    routers: Vec<R>,
     endpoints: Vec<E>,
+    /// Last cycle each component ran, by [`ComponentId::index`].
     last_run: Vec<u64>,
     wheel: Wheel,
     msgs: Vec<Msg>,
     /// Messages for other partitions, delivered when the window closes.
     pub outbox: Vec<Msg>,
-    due: Vec<u32>,
-    scratch: Scratch,
+    due: Vec<ComponentId>,
+    scratch: R::Scratch,
     delivered: Vec<(u64, Flit)>,
     pub stats: Stats,
-    counters: RouterCounters,
 }
 
-impl<E: Endpoint> Partition<E> {
+impl<E: Endpoint, R: RouterModel> Partition<E, R> {
     /// A partition owning `nodes` (global ids) out of `total`.
     pub fn new(
         nodes: Vec<u32>,
         total: usize,
-        sh: &Shared,
+        sh: &Shared<R>,
         mut make: impl FnMut(usize) -> E,
     ) -> Self {
         let mut local = vec![REMOTE; total];
@@ -53,25 +52,18 @@ impl<E: Endpoint> Partition<E> {
         }
         let routers = nodes
             .iter()
-            .map(|&g| Router::new(g as usize, &sh.rspec))
+            .map(|&g| R::new(g as usize, &sh.router))
             .collect();
         let endpoints: Vec<E> = nodes.iter().map(|&g| make(g as usize)).collect();
-        let span = sh
-            .rspec
-            .to_next_router
-            .max(sh.rspec.to_ejector)
-            .max(sh.rspec.credit_latency)
-            .max(sh.rspec.injection_latency)
-            + sh.nspec.ejection_latency
-            + 4;
+        let span = R::max_delay(&sh.router) + sh.nspec.ejection_latency + 4;
         let mut wheel = Wheel::new(span);
         for (i, e) in endpoints.iter().enumerate() {
             if let Some(t) = e.first_wake() {
-                wheel.schedule(t, 2 * i as u32 + 1);
+                wheel.schedule(t, ComponentId::endpoint(i as u32));
             }
         }
         Partition {
-            last_run: vec![u64::MAX; 2 * nodes.len()],
+            last_run: vec![u64::MAX; ComponentId::slots(nodes.len())],
             nodes,
             local,
             routers,
@@ -80,10 +72,9 @@ impl<E: Endpoint> Partition<E> {
             msgs: Vec::new(),
             outbox: Vec::new(),
             due: Vec::new(),
-            scratch: Scratch::default(),
+            scratch: R::Scratch::default(),
             delivered: Vec::new(),
             stats: Stats::default(),
-            counters: RouterCounters::default(),
         }
     }
 
@@ -97,40 +88,34 @@ impl<E: Endpoint> Partition<E> {
     }
 
     /// Delivers a message for a component of this partition.
-    pub fn deliver(&mut self, m: Msg, sh: &Shared) {
+    pub fn deliver(&mut self, m: Msg, sh: &Shared<R>) {
         let l = self.local[m.node() as usize];
         debug_assert_ne!(l, REMOTE);
-        let l = l as usize;
+        let li = l as usize;
         match m {
             Msg::Flit {
                 at, port, vc, flit, ..
             } => {
-                let wake = self.routers[l].accept_flit(
-                    &sh.rspec,
-                    &sh.routing,
-                    port as usize,
-                    vc as usize,
-                    at,
-                    flit,
-                );
-                self.wheel.schedule(wake, 2 * l as u32);
+                let wake =
+                    self.routers[li].accept_flit(&sh.router, port as usize, vc as usize, at, flit);
+                self.wheel.schedule(wake, ComponentId::router(l));
             }
             Msg::Credit { at, port, vc, .. } => {
-                self.routers[l].accept_credit(port as usize, vc as usize, at)
+                self.routers[li].accept_credit(port as usize, vc as usize, at)
             }
             Msg::Eject {
                 at, port, vc, flit, ..
             } => {
-                self.endpoints[l].accept_flit(at, port as usize, vc as usize, flit);
-                self.wheel.schedule(at, 2 * l as u32 + 1);
+                self.endpoints[li].accept_flit(at, port as usize, vc as usize, flit);
+                self.wheel.schedule(at, ComponentId::endpoint(l));
             }
             Msg::InjectCredit { at, port, vc, .. } => {
-                self.endpoints[l].accept_credit(at, port as usize, vc as usize)
+                self.endpoints[li].accept_credit(at, port as usize, vc as usize)
             }
         }
     }
 
-    fn dispatch(&mut self, sh: &Shared) {
+    fn dispatch(&mut self, sh: &Shared<R>) {
         let mut msgs = std::mem::take(&mut self.msgs);
         for m in msgs.drain(..) {
             if self.local[m.node() as usize] == REMOTE {
@@ -143,7 +128,7 @@ impl<E: Endpoint> Partition<E> {
     }
 
     /// Runs every cycle before `end`, skipping cycles where nothing is scheduled.
-    pub fn run_until(&mut self, end: u64, sh: &Shared) {
+    pub fn run_until(&mut self, end: u64, sh: &Shared<R>) {
         while self.wheel.now() < end {
             let t = self.wheel.now();
             if !self.wheel.has_near() {
@@ -164,21 +149,15 @@ impl<E: Endpoint> Partition<E> {
             self.wheel.take_due(&mut self.due);
             for k in 0..self.due.len() {
                 let c = self.due[k];
-                if self.last_run[c as usize] == t {
+                if self.last_run[c.index()] == t {
                     continue;
                 }
-                self.last_run[c as usize] = t;
+                self.last_run[c.index()] = t;
                 self.stats.events += 1;
-                let l = (c / 2) as usize;
-                if c.is_multiple_of(2) {
-                    let work = self.routers[l].step(
-                        t,
-                        &sh.rspec,
-                        &sh.routing,
-                        &mut self.msgs,
-                        &mut self.scratch,
-                        &mut self.counters,
-                    );
+                let l = c.local();
+                if c.kind() == Kind::Router {
+                    let work =
+                        self.routers[l].step(t, &sh.router, &mut self.msgs, &mut self.scratch);
                     if work {
                         self.wheel.schedule(t + 1, c);
                     }
@@ -199,14 +178,7 @@ impl<E: Endpoint> Partition<E> {
             }
             self.wheel.advance_to(t + 1);
         }
-        let c = &self.counters;
-        self.stats.flit_hops = c.flit_hops;
-        self.stats.adaptive_hops = c.adaptive_hops;
-        self.stats.escape_hops = c.escape_hops;
-        self.stats.first_step_hops = c.first_step_hops;
-        self.stats.last_step_hops = c.last_step_hops;
-        self.stats.timeouts = c.timeouts;
-        self.stats.rerouted_packets = c.rerouted_packets;
+        R::record_counters(&self.scratch, &mut self.stats);
     }
 
     /// This partition's counters with the flits of each of its links filled in
@@ -268,10 +240,10 @@ impl<E: Endpoint> Partition<E> {
         (v, end)
     }
 
-    pub fn describe_stuck(&self, sh: &Shared, injectors: usize) -> Vec<String> {
+    pub fn describe_stuck(&self, sh: &Shared<R>, injectors: usize) -> Vec<String> {
         self.routers
             .iter()
-            .flat_map(|r| r.describe_stuck(&sh.rspec, sh.routing.torus(), injectors))
+            .flat_map(|r| r.describe_stuck(&sh.router, injectors))
             .collect()
     }
 }

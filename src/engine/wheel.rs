@@ -6,15 +6,16 @@
 //! nothing, and when nothing is scheduled the partition jumps straight to the next
 //! event.
 
+use super::component::ComponentId;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 #[derive(Debug)]
 pub struct Wheel {
-    buckets: Vec<Vec<u32>>,
+    buckets: Vec<Vec<ComponentId>>,
     mask: u64,
     pending: usize,
-    far: BinaryHeap<Reverse<(u64, u32)>>,
+    far: BinaryHeap<Reverse<(u64, ComponentId)>>,
     now: u64,
 }
 
@@ -37,7 +38,7 @@ impl Wheel {
 
     /// Schedules component `c` to run in cycle `at` (>= the current cycle).
     #[inline]
-    pub fn schedule(&mut self, at: u64, c: u32) {
+    pub fn schedule(&mut self, at: u64, c: ComponentId) {
         debug_assert!(
             at >= self.now,
             "scheduling into the past: {at} < {}",
@@ -52,7 +53,7 @@ impl Wheel {
     }
 
     /// Takes the components due in the current cycle into `into` (duplicates possible).
-    pub fn take_due(&mut self, into: &mut Vec<u32>) {
+    pub fn take_due(&mut self, into: &mut Vec<ComponentId>) {
         let b = &mut self.buckets[(self.now & self.mask) as usize];
         self.pending -= b.len();
         into.append(b);
@@ -101,18 +102,19 @@ mod tests {
     #[test]
     fn near_and_far_events() {
         let mut w = Wheel::new(8);
-        w.schedule(3, 1);
-        w.schedule(1000, 2);
+        let (a, b) = (ComponentId::router(0), ComponentId::endpoint(0));
+        w.schedule(3, a);
+        w.schedule(1000, b);
         assert_eq!(w.next_event(), Some(3));
         w.advance_to(3);
         let mut v = vec![];
         w.take_due(&mut v);
-        assert_eq!(v, vec![1]);
+        assert_eq!(v, vec![a]);
         assert_eq!(w.next_event(), Some(1000));
         w.advance_to(1000);
         v.clear();
         w.take_due(&mut v);
-        assert_eq!(v, vec![2]);
+        assert_eq!(v, vec![b]);
         assert!(w.is_idle());
     }
 }

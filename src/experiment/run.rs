@@ -4,7 +4,10 @@ use crate::config::ConfigError;
 use crate::config::Params;
 use crate::core::flit::CLASSES;
 use crate::engine::comm::{Comm, LocalComm};
-use crate::engine::sim::{Engine, Outcome, ProgramOutcome, Progress, RunOptions, SimError};
+use crate::engine::sim::{Engine, RunOptions};
+use crate::experiment::phases::{
+    Outcome, ProgramOutcome, Progress, SimError, run_phases, run_programs,
+};
 use crate::node::op::Op;
 use crate::node::shmem::{ShmemPe, ShmemSpec};
 use crate::routing::{Routing, deadlock};
@@ -113,9 +116,7 @@ pub fn run_synthetic_on(
     let mut engine = Engine::with_routing(p, routing, opts, comm, |node, torus, nic| {
         SyntheticEndpoint::new(node, p, torus, nic, &picker)
     });
-    engine
-        .run_phases(p, opts.check, progress)
-        .map_err(RunError::Sim)
+    run_phases(&mut engine, p, opts.check, progress).map_err(RunError::Sim)
 }
 
 /// Runs node programs (one per PE) to completion on the network of `p`.
@@ -152,9 +153,7 @@ pub fn run_program(
         };
         ShmemPe::new(node, spec.clone(), ops, nic)
     });
-    let mut o = engine
-        .run_programs(&p, opts.check, progress)
-        .map_err(RunError::Sim)?;
+    let mut o = run_programs(&mut engine, &p, opts.check, progress).map_err(RunError::Sim)?;
     // Marks are recorded per node; report them per PE.
     for m in &mut o.marks {
         m.0 = spec.pe_of(m.0).unwrap_or(m.0);

@@ -3,7 +3,7 @@
 pub mod plot;
 
 use crate::config::{Config, Params};
-use crate::engine::sim::Outcome;
+use crate::experiment::phases::Outcome;
 use crate::stats::Histogram;
 use crate::topology::Torus;
 use serde_json::{Value, json};
@@ -248,7 +248,7 @@ pub fn summary(config: &Config, p: &Params, o: &Outcome, v: &Value) -> String {
 pub fn program_json(
     config: &Config,
     p: &Params,
-    o: &crate::engine::sim::ProgramOutcome,
+    o: &crate::experiment::phases::ProgramOutcome,
     program: &crate::traffic::program::Program,
     file: &std::path::Path,
     threads: usize,
@@ -304,7 +304,7 @@ pub fn program_json(
 /// A short human summary of a program run.
 pub fn program_summary(
     p: &Params,
-    o: &crate::engine::sim::ProgramOutcome,
+    o: &crate::experiment::phases::ProgramOutcome,
     program: &crate::traffic::program::Program,
     file: &std::path::Path,
 ) -> String {

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
 use torsim::config::{Config, Params, load_str};
-use torsim::engine::sim::{Outcome, RunOptions};
+use torsim::engine::sim::RunOptions;
+use torsim::experiment::phases::Outcome;
 use torsim::experiment::run::run_synthetic;
 use torsim::report::{result_json, strip_wall_clock};
 
