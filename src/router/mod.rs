@@ -21,64 +21,33 @@
 //! A router reads only its own state and messages that have arrived, and writes only its
 //! own state and messages that arrive one cycle or more later, so routers can be updated
 //! in any order and in any partition.
+//!
+//! The parts, each with its unit tests: `input_unit` (the input VCs and their
+//! buffers), `output_unit` (output VCs, credits, bubble slots, link bandwidth),
+//! `vc_alloc` (which output VC a head asks for, the selection policy, timeouts and
+//! the VC allocator), `switch_alloc` (the switch allocator) and [`arbiter`]. This file
+//! holds the router's state and [`Router::step`], which runs the phases of one cycle
+//! in order: credits in, one pass over the occupied input VCs, VC allocation, switch
+//! allocation and traversal.
 
 pub mod arbiter;
+mod input_unit;
+mod output_unit;
+mod switch_alloc;
+mod vc_alloc;
 
 use crate::config::Params;
 use crate::config::params::LinkRate;
 use crate::config::schema::{AllocatorKind, ArbiterKind, FlowControl, Selection, TimeoutAction};
 use crate::core::flit::Flit;
-use crate::core::limits::MAX_INPUT_VCS;
 use crate::core::message::Msg;
-use crate::routing::{Route, Routing, kind};
+use crate::routing::{Route, Routing};
 use crate::topology::Torus;
-use arbiter::{Request, pick};
-use rand_core::{Rng, SeedableRng};
+use arbiter::Request;
+use input_unit::{InputVc, Stage, VcSet};
+use output_unit::{NONE, OutPort, OutputVc};
+use rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use std::collections::VecDeque;
-
-const NONE: u32 = u32::MAX;
-
-/// Set of non-empty input VCs, so a router update visits only VCs holding flits.
-#[derive(Clone, Copy, Debug, Default)]
-struct VcSet([u64; MAX_INPUT_VCS / 64]);
-
-impl VcSet {
-    #[inline]
-    fn insert(&mut self, i: usize) {
-        self.0[i / 64] |= 1 << (i % 64);
-    }
-    #[inline]
-    fn remove(&mut self, i: usize) {
-        self.0[i / 64] &= !(1 << (i % 64));
-    }
-    /// Calls `f` on every member in increasing order.
-    #[inline]
-    fn for_each(&self, mut f: impl FnMut(usize)) {
-        for (wi, &w) in self.0.iter().enumerate() {
-            let mut w = w;
-            while w != 0 {
-                let b = w.trailing_zeros() as usize;
-                f(wi * 64 + b);
-                w &= w - 1;
-            }
-        }
-    }
-}
-
-/// Whether the link behind output `port` has bandwidth for a flit in cycle `t`: rates
-/// below one flit per cycle accumulate exactly, as a fraction `num / den` per cycle.
-/// The bucket holds less than two flits' worth (`den + num - 1`): an idle link cannot
-/// save up a burst, but a busy one never loses the fraction of a cycle it has earned.
-#[inline]
-fn link_ready(spec: &RouterSpec, p: &OutPort, port: usize, t: u64) -> bool {
-    match spec.link_rate {
-        Some(r) if port < spec.np => {
-            (p.tokens + (t - p.last) * r.num).min(r.den + r.num - 1) >= r.den
-        }
-        _ => true,
-    }
-}
 
 /// Router parameters shared by all routers of a run, resolved once.
 #[derive(Clone, Debug)]
@@ -164,57 +133,6 @@ impl RouterSpec {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    /// No packet at the front, or its head has not been looked at yet.
-    Idle,
-    /// Routed; waiting for an output VC from cycle `ready`.
-    WaitVc,
-    /// Holds output VC (`out`, `out_vc`); flits request the switch from cycle `ready`.
-    Active,
-}
-
-#[derive(Clone, Debug)]
-struct InputVc {
-    buf: VecDeque<(u64, Flit)>,
-    /// Arrival cycle of the front flit (`u64::MAX` when empty).
-    front_at: u64,
-    stage: Stage,
-    ready: u64,
-    out: u16,
-    out_vc: u16,
-    /// The candidate this VC requested with in the current cycle.
-    pick: u8,
-    /// Route header and class the packet's flits leave with (from the granted
-    /// candidate; the class changes only when a timeout moved the packet to another
-    /// virtual subnetwork).
-    header_out: u16,
-    class_out: u8,
-    /// The head's timeout has fired at this router.
-    timed_out: bool,
-}
-
-#[derive(Clone, Debug)]
-struct OutputVc {
-    credits: u32,
-    owner: u32,
-    rr: u16,
-    /// Bubble flow control: packet slots taken downstream, the lengths of those packets
-    /// in order, and the credits returned so far toward the oldest. The downstream VC
-    /// is a FIFO, so flit credits tell when each packet has left it.
-    slots_used: u32,
-    downstream: VecDeque<u16>,
-    credited: u32,
-}
-
-#[derive(Clone, Debug, Default)]
-struct OutPort {
-    credit_q: VecDeque<(u64, u16)>,
-    rr: u16,
-    tokens: u64,
-    last: u64,
-}
-
 /// Scratch space reused across router updates so the inner loop never allocates.
 #[derive(Default, Debug)]
 pub struct Scratch {
@@ -262,39 +180,18 @@ impl Router {
     pub fn new(node: usize, spec: &RouterSpec) -> Router {
         let v = spec.vcs;
         let inputs = (0..spec.p_in * v)
-            .map(|_| InputVc {
-                buf: VecDeque::with_capacity(spec.buffer),
-                front_at: u64::MAX,
-                stage: Stage::Idle,
-                ready: 0,
-                out: 0,
-                out_vc: 0,
-                pick: 0,
-                header_out: 0,
-                class_out: 0,
-                timed_out: false,
-            })
+            .map(|_| InputVc::new(spec.buffer))
             .collect();
         let outputs = (0..spec.p_out * v)
-            .map(|i| OutputVc {
-                credits: if i / v < spec.np {
+            .map(|i| {
+                OutputVc::new(if i / v < spec.np {
                     spec.buffer as u32
                 } else {
                     spec.ejection_buffer as u32
-                },
-                owner: NONE,
-                rr: u16::MAX,
-                slots_used: 0,
-                downstream: VecDeque::new(),
-                credited: 0,
+                })
             })
             .collect();
-        let ports = (0..spec.p_out)
-            .map(|_| OutPort {
-                tokens: spec.link_rate.map(|r| r.den).unwrap_or(0),
-                ..Default::default()
-            })
-            .collect();
+        let ports = (0..spec.p_out).map(|_| OutPort::new(spec)).collect();
         Router {
             node: node as u32,
             inputs,
@@ -316,21 +213,6 @@ impl Router {
         &self.link_flits
     }
 
-    /// Routes the head at the front of input VC `i` (arrived through `port`).
-    #[inline]
-    fn route_head(
-        ivc: &mut InputVc,
-        route: &mut Route,
-        routing: &Routing,
-        node: usize,
-        port: usize,
-        head: &Flit,
-    ) {
-        routing.route(node, port, head, route);
-        ivc.class_out = head.class;
-        ivc.timed_out = false;
-    }
-
     /// A flit arrives (at cycle `at`) into an input VC. Space is guaranteed by credits.
     ///
     /// Returns the cycle the router needs to run for it. A head that arrives at an idle,
@@ -350,26 +232,21 @@ impl Router {
         let i = port * spec.vcs + vc;
         let ivc = &mut self.inputs[i];
         debug_assert!(ivc.buf.len() < spec.buffer, "credit protocol violated");
-        let wake = if ivc.buf.is_empty() && ivc.stage == Stage::Idle {
+        let wake = if ivc.accept(at, flit) {
             debug_assert!(flit.is_head(), "body flit at the front of an idle VC");
-            Self::route_head(
-                ivc,
+            let ready = at + spec.va_ready;
+            ivc.route_head(
                 &mut self.routes[i],
                 routing,
                 self.node as usize,
                 port,
                 &flit,
+                ready,
             );
-            ivc.stage = Stage::WaitVc;
-            ivc.ready = at + spec.va_ready;
-            ivc.ready
+            ready
         } else {
             at
         };
-        if ivc.buf.is_empty() {
-            ivc.front_at = at;
-        }
-        ivc.buf.push_back((at, flit));
         self.occupied.insert(i);
         wake
     }
@@ -379,27 +256,6 @@ impl Router {
     pub fn accept_credit(&mut self, port: usize, vc: usize, at: u64) {
         self.ports[port].credit_q.push_back((at, vc as u16));
         self.credit_ports |= 1 << port;
-    }
-
-    fn take_token(&mut self, spec: &RouterSpec, port: usize, t: u64) {
-        if let Some(r) = spec.link_rate
-            && port < spec.np
-        {
-            let p = &mut self.ports[port];
-            p.tokens = (p.tokens + (t - p.last) * r.num).min(r.den + r.num - 1) - r.den;
-            p.last = t;
-        }
-    }
-
-    /// Whether input VC `i`, holding output VC (`out`, `out_vc`) from cycle `ready`,
-    /// can request the switch for its front flit in cycle `t`.
-    #[inline]
-    fn switch_ready(&self, spec: &RouterSpec, i: usize, t: u64) -> bool {
-        let ivc = &self.inputs[i];
-        let op = ivc.out as usize;
-        ivc.ready <= t
-            && self.outputs[op * spec.vcs + ivc.out_vc as usize].credits > 0
-            && link_ready(spec, &self.ports[op], op, t)
     }
 
     /// One cycle of work. Returns whether the router must run again next cycle (a flit
@@ -426,19 +282,8 @@ impl Router {
                     break;
                 }
                 port.credit_q.pop_front();
-                let ovc = &mut self.outputs[p * v + vc as usize];
-                ovc.credits += 1;
-                if spec.bubble_slots.is_some() && p < spec.np {
-                    ovc.credited += 1;
-                    while let Some(&len) = ovc.downstream.front() {
-                        if ovc.credited < len as u32 {
-                            break;
-                        }
-                        ovc.credited -= len as u32;
-                        ovc.downstream.pop_front();
-                        ovc.slots_used -= 1;
-                    }
-                }
+                self.outputs[p * v + vc as usize]
+                    .return_credit(spec.bubble_slots.is_some() && p < spec.np);
             }
             if port.credit_q.is_empty() {
                 self.credit_ports &= !(1 << p);
@@ -462,7 +307,7 @@ impl Router {
             let req = Request {
                 idx: i as u16,
                 age: if oldest_first {
-                    let f = &ivc.buf.front().expect("occupied VCs hold flits").1;
+                    let f = ivc.front();
                     (f.created, f.packet)
                 } else {
                     (0, 0)
@@ -477,147 +322,25 @@ impl Router {
                     return;
                 }
                 Stage::Idle => {
-                    let head = &ivc.buf.front().expect("occupied").1;
+                    let head = *ivc.front();
                     debug_assert!(head.is_head(), "body flit at the front of an idle VC");
-                    let head = *head;
-                    Self::route_head(ivc, &mut self.routes[i], routing, node, i / v, &head);
-                    ivc.stage = Stage::WaitVc;
-                    ivc.ready = t + spec.va_ready;
+                    let ready = t + spec.va_ready;
+                    ivc.route_head(&mut self.routes[i], routing, node, i / v, &head, ready);
                 }
                 Stage::WaitVc => {}
             }
             if ivc.ready > t {
                 return;
             }
-            if let Some(to) = spec.timeout
-                && !ivc.timed_out
-                && t >= ivc.ready + to
-            {
-                ivc.timed_out = true;
-                cnt.timeouts += 1;
-                let head = ivc.buf.front().expect("occupied VCs hold flits").1;
-                match spec.timeout_action {
-                    TimeoutAction::Escape => {
-                        let r = &mut self.routes[i];
-                        let s = r.as_slice();
-                        if s.iter().any(|c| c.is_escape()) && s.iter().any(|c| !c.is_escape()) {
-                            r.retain(|c| c.is_escape());
-                            cnt.rerouted_packets += 1;
-                        }
-                    }
-                    TimeoutAction::SwitchSubnetwork => {
-                        if head.class + 1 < spec.subnetworks {
-                            // A new packet of the next subnetwork from here: routed as if
-                            // injected at this router, so it enters its rings afresh.
-                            let f = Flit {
-                                class: head.class + 1,
-                                route: 0,
-                                ..head
-                            };
-                            routing.route(node, spec.np, &f, &mut self.routes[i]);
-                            ivc.class_out = f.class;
-                            cnt.rerouted_packets += 1;
-                        }
-                    }
-                }
-            }
-            let len = ivc.buf.front().expect("occupied VCs hold flits").1.len;
-            let need = match spec.flow_control {
-                FlowControl::VirtualCutThrough => len as u32,
-                FlowControl::Wormhole => 1,
-            };
-            // Every usable (candidate, output VC): the VC of a candidate with the most
-            // credits; then the selection policy picks among candidates. Escape
-            // candidates are taken only when no other is usable.
-            let mut best = NONE;
-            let mut best_credits = 0;
-            let mut best_pick = 0u8;
-            let mut best_escape = true;
-            let mut drawn = 0u32;
-            let route = &self.routes[i];
-            if let [c] = route.as_slice() {
-                // One candidate (deterministic routing): its free VC with most credits.
-                let room_for = match spec.bubble_slots {
-                    Some(s) if (c.port_lo as usize) < spec.np => {
-                        Some((s, 1 + c.enters_ring as u32))
-                    }
-                    _ => None,
-                };
-                for p in c.port_lo..c.port_lo + c.port_count {
-                    for vc in c.vc_lo..c.vc_hi {
-                        let o = p as usize * v + vc as usize;
-                        let ovc = &self.outputs[o];
-                        if ovc.owner == NONE
-                            && ovc.credits >= need
-                            && room_for.is_none_or(|(s, want)| s - ovc.slots_used >= want)
-                            && (best == NONE || ovc.credits > best_credits)
-                        {
-                            best = o as u32;
-                            best_credits = ovc.credits;
-                        }
-                    }
-                }
-                ivc.pick = 0;
-                if best != NONE {
-                    sc.va.push((best, req));
-                }
-                return;
-            }
-            for (ci, c) in route.as_slice().iter().enumerate() {
-                let slots = match spec.bubble_slots {
-                    Some(s) if (c.port_lo as usize) < spec.np => {
-                        Some((s, 1 + c.enters_ring as u32))
-                    }
-                    _ => None,
-                };
-                let mut cbest = NONE;
-                let mut ccredits = 0;
-                for p in c.port_lo..c.port_lo + c.port_count {
-                    for vc in c.vc_lo..c.vc_hi {
-                        let o = p as usize * v + vc as usize;
-                        let ovc = &self.outputs[o];
-                        let room = slots.is_none_or(|(s, want)| s - ovc.slots_used >= want);
-                        if ovc.owner == NONE
-                            && ovc.credits >= need
-                            && room
-                            && (cbest == NONE || ovc.credits > ccredits)
-                        {
-                            cbest = o as u32;
-                            ccredits = ovc.credits;
-                        }
-                    }
-                }
-                if cbest == NONE {
-                    continue;
-                }
-                let esc = c.is_escape();
-                let take = if best == NONE || (best_escape && !esc) {
-                    drawn = 1;
-                    true
-                } else if esc && !best_escape {
-                    false
-                } else {
-                    match spec.selection {
-                        Selection::MostCredits => ccredits > best_credits,
-                        Selection::First => false,
-                        Selection::Random => {
-                            // Reservoir sampling: each usable candidate of the
-                            // preferred kind is kept with equal probability.
-                            drawn += 1;
-                            self.rng.next_u64().is_multiple_of(drawn as u64)
-                        }
-                    }
-                };
-                if take {
-                    best = cbest;
-                    best_credits = ccredits;
-                    best_pick = ci as u8;
-                    best_escape = esc;
-                }
-            }
-            ivc.pick = best_pick;
-            if best != NONE {
-                sc.va.push((best, req));
+            vc_alloc::check_timeout(spec, t, ivc, &mut self.routes[i], routing, node, cnt);
+            let need = vc_alloc::credits_needed(spec, ivc.front().len);
+            // The usable output VC of the candidate the selection policy prefers;
+            // escape candidates are taken only when no other is usable.
+            let choice =
+                vc_alloc::choose(spec, &self.outputs, &self.routes[i], need, &mut self.rng);
+            ivc.pick = choice.map_or(0, |c| c.1);
+            if let Some((o, _)) = choice {
+                sc.va.push((o, req));
             }
         });
         // 3. VC allocation; winners whose switch request is due join the switch requests
@@ -628,7 +351,7 @@ impl Router {
             for k in 0..sc.won.len() {
                 let i = sc.won[k].0 as usize;
                 if self.switch_ready(spec, i, t) {
-                    let f = &self.inputs[i].buf.front().expect("winner holds a flit").1;
+                    let f = self.inputs[i].front();
                     sc.sa.push((
                         (i / v) as u16,
                         self.inputs[i].out,
@@ -652,8 +375,7 @@ impl Router {
             let (i, op) = sc.won[k];
             let (i, op) = (i as usize, op as usize);
             let ivc = &mut self.inputs[i];
-            let (_, mut f) = ivc.buf.pop_front().expect("a granted VC holds a flit");
-            ivc.front_at = ivc.buf.front().map_or(u64::MAX, |x| x.0);
+            let mut f = ivc.pop();
             if ivc.front_at == u64::MAX {
                 self.occupied.remove(i);
             }
@@ -675,13 +397,12 @@ impl Router {
                     && at <= t
                     && spec.overlap_route_computation
                 {
-                    Self::route_head(ivc, &mut self.routes[i], routing, node, i / v, &next);
-                    ivc.stage = Stage::WaitVc;
-                    ivc.ready = t + spec.va_ready;
+                    let ready = t + spec.va_ready;
+                    ivc.route_head(&mut self.routes[i], routing, node, i / v, &next, ready);
                 }
             }
             self.outputs[ovc_i].credits -= 1;
-            self.take_token(spec, op, t);
+            self.ports[op].take_token(spec, op, t);
             let (in_port, in_vc) = (i / v, (i % v) as u16);
             if in_port < spec.np {
                 out.push(Msg::Credit {
@@ -720,144 +441,6 @@ impl Router {
             }
         }
         present > 0
-    }
-
-    /// Separable VC allocation over `sc.va` (each input VC has already picked one
-    /// output VC): one winner per output VC. Winners go to `sc.won`.
-    fn vc_allocate(
-        &mut self,
-        t: u64,
-        spec: &RouterSpec,
-        sc: &mut Scratch,
-        cnt: &mut RouterCounters,
-    ) {
-        let v = spec.vcs;
-        let n_in = self.inputs.len() as u16;
-        sc.won.clear();
-        if sc.va.len() > 1 {
-            sc.va.sort_unstable_by_key(|(o, r)| (*o, r.idx));
-        }
-        let mut s = 0;
-        while s < sc.va.len() {
-            let o = sc.va[s].0;
-            let mut e = s;
-            sc.tmp.clear();
-            while e < sc.va.len() && sc.va[e].0 == o {
-                sc.tmp.push(sc.va[e].1);
-                e += 1;
-            }
-            let ovc = &mut self.outputs[o as usize];
-            let w = if sc.tmp.len() == 1 {
-                sc.tmp[0].idx
-            } else {
-                sc.tmp[pick(spec.arbiter, &sc.tmp, ovc.rr, n_in)].idx
-            };
-            ovc.rr = w;
-            ovc.owner = w as u32;
-            if spec.bubble_slots.is_some() && (o as usize / v) < spec.np {
-                let len = self.inputs[w as usize].buf.front().expect("a head").1.len;
-                ovc.slots_used += 1;
-                ovc.downstream.push_back(len);
-            }
-            let ivc = &mut self.inputs[w as usize];
-            let c = self.routes[w as usize].as_slice()[ivc.pick as usize];
-            ivc.header_out = c.header;
-            if (o as usize / v) < spec.np {
-                let k = c.kind;
-                cnt.adaptive_hops += (k & kind::ADAPTIVE != 0) as u64;
-                cnt.escape_hops += (k & kind::ESCAPE != 0) as u64;
-                cnt.first_step_hops += (k & kind::FIRST_STEP != 0) as u64;
-                cnt.last_step_hops += (k & kind::LAST_STEP != 0) as u64;
-            }
-            ivc.stage = Stage::Active;
-            ivc.out = (o as usize / v) as u16;
-            ivc.out_vc = (o as usize % v) as u16;
-            ivc.ready = t + spec.sa_after_va;
-            sc.won.push((w, 0));
-            s = e;
-        }
-    }
-
-    /// Separable switch allocation over `sc.sa`; winners go to `sc.won` as
-    /// (input VC index, output port).
-    fn switch_allocate(&mut self, spec: &RouterSpec, sc: &mut Scratch) {
-        let n_in = self.inputs.len() as u16;
-        let v = spec.vcs as u16;
-        sc.won.clear();
-        // Requests are in input-VC order, hence grouped by input port.
-        if spec.input_arbiter && spec.allocator == AllocatorKind::InputFirst {
-            // Input stage: one VC per input port.
-            sc.sa_in.clear();
-            let mut s = 0;
-            while s < sc.sa.len() {
-                let port = sc.sa[s].0;
-                let mut e = s;
-                sc.tmp.clear();
-                while e < sc.sa.len() && sc.sa[e].0 == port {
-                    sc.tmp.push(sc.sa[e].2);
-                    e += 1;
-                }
-                let w = pick(spec.arbiter, &sc.tmp, self.in_rr[port as usize], n_in);
-                sc.sa_in.push(sc.sa[s + w]);
-                s = e;
-            }
-            std::mem::swap(&mut sc.sa, &mut sc.sa_in);
-        }
-        // Output stage: one input per output port.
-        if sc.sa.len() == 1 {
-            // Uncontended (the common case below saturation): the request wins.
-            let (_, o, r) = sc.sa[0];
-            sc.won.push((r.idx, o));
-        } else {
-            sc.sa.sort_unstable_by_key(|(_, o, r)| (*o, r.idx));
-            let mut s = 0;
-            while s < sc.sa.len() {
-                let o = sc.sa[s].1;
-                let mut e = s;
-                sc.tmp.clear();
-                while e < sc.sa.len() && sc.sa[e].1 == o {
-                    sc.tmp.push(sc.sa[e].2);
-                    e += 1;
-                }
-                let port = &mut self.ports[o as usize];
-                let w = sc.tmp[pick(spec.arbiter, &sc.tmp, port.rr, n_in)].idx;
-                sc.won.push((w, o));
-                s = e;
-            }
-        }
-        if spec.input_arbiter && spec.allocator == AllocatorKind::OutputFirst {
-            // Input stage after output grants: an input port accepts one grant.
-            sc.won.sort_unstable_by_key(|&(i, _)| i);
-            let won = std::mem::take(&mut sc.won);
-            let mut s = 0;
-            while s < won.len() {
-                let port = won[s].0 / v;
-                let mut e = s;
-                sc.tmp.clear();
-                while e < won.len() && won[e].0 / v == port {
-                    let f = self.inputs[won[e].0 as usize]
-                        .buf
-                        .front()
-                        .map(|x| x.1)
-                        .unwrap_or_default();
-                    sc.tmp.push(Request {
-                        idx: won[e].0,
-                        age: (f.created, f.packet),
-                    });
-                    e += 1;
-                }
-                let w = pick(spec.arbiter, &sc.tmp, self.in_rr[port as usize], n_in);
-                sc.won.push(won[s + w]);
-                s = e;
-            }
-        }
-        // Commit arbiter pointers of the final winners.
-        for &(i, o) in &sc.won {
-            self.ports[o as usize].rr = i;
-            if spec.input_arbiter {
-                self.in_rr[(i / v) as usize] = i;
-            }
-        }
     }
 
     /// Human description of every non-empty input VC, for deadlock reports.
@@ -918,5 +501,33 @@ impl Router {
             ));
         }
         lines
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    //! Shared fixtures for the router's unit tests.
+    use super::*;
+    use crate::config::load_str;
+
+    /// A 4x4 torus with 4 VCs of 8 flits per port.
+    fn params() -> Params {
+        let text = "[topology]\nshape = [4, 4]\n[router]\nvirtual_channels = 4\nbuffer_flits = 8\n";
+        load_str(text, None, &[]).unwrap().1
+    }
+
+    pub(crate) fn spec() -> RouterSpec {
+        RouterSpec::new(&params())
+    }
+
+    pub(crate) fn routing() -> Routing {
+        let p = params();
+        Routing::new(&p, &Torus::from_params(&p), 1)
+    }
+
+    #[test]
+    fn fixture_has_the_shape_the_tests_assume() {
+        let s = spec();
+        assert_eq!((s.np, s.vcs, s.buffer, s.p_in, s.p_out), (4, 4, 8, 5, 5));
     }
 }
