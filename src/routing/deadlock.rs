@@ -40,6 +40,7 @@ impl CdgReport {
     }
 }
 
+#[derive(Clone)]
 /// A channel dependency graph that grows path by path and can refuse a path that
 /// would close a cycle (table generation uses that; the check builds it whole).
 pub struct DepGraph {
@@ -165,6 +166,13 @@ impl DepGraph {
             added.push((a, b));
         }
         true
+    }
+
+    /// The cycle adding `path` would close, if any (the graph itself is left as it was).
+    pub fn cycle_if_added(&self, path: &[(usize, usize, usize, bool)]) -> Option<Vec<String>> {
+        let mut g = self.clone();
+        g.add_path(path);
+        g.find_cycle()
     }
 
     /// Whether `to` can be reached from `from`.

@@ -131,7 +131,8 @@ impl TableRouting {
         }
         let (lo, hi) = net.class_range(0);
         let mut dep = DepGraph::new(net);
-        let add = |dep: &mut DepGraph, hops: &[Hop], commit: bool| {
+        // The channels a route holds, in the form the dependency graph takes.
+        let channels = |hops: &[Hop]| {
             let mut chans = Vec::with_capacity(hops.len());
             let mut prev_port = usize::MAX;
             let mut dateline = 0;
@@ -150,6 +151,10 @@ impl TableRouting {
                 chans.push((node, out, c.vc_lo as usize, prev_port == out));
                 prev_port = out;
             }
+            chans
+        };
+        let add = |dep: &mut DepGraph, hops: &[Hop], commit: bool| {
+            let chans = channels(hops);
             if commit {
                 dep.add_path(&chans);
                 true
@@ -203,17 +208,26 @@ impl TableRouting {
                 }
             }
             options.sort_by_key(|o| (o.0, o.1, o.2));
-            let chosen = options
-                .iter()
-                .find(|o| add(&mut dep, &o.3, false))
-                .ok_or_else(|| {
-                    RoutingError(format!(
-                        "no deadlock-free route from node {} to node {} avoids the failed links and nodes ({} live-link routes tried); fail fewer links or nodes, or try another routing.deadlock_avoidance or direction order (routing.direction_order, routing.escape); adaptive routing builds its escape channel from the same tables",
-                        t.describe_node(s),
-                        t.describe_node(d),
-                        options.len()
-                    ))
-                })?;
+            let Some(chosen) = options.iter().find(|o| add(&mut dep, &o.3, false)) else {
+                // Name the cycle the shortest live route would have closed.
+                let cycle = options
+                    .first()
+                    .and_then(|o| dep.cycle_if_added(&channels(&o.3)))
+                    .map(|c| {
+                        format!(
+                            "; the shortest live route ({} hops) would close the cycle {}",
+                            options[0].0,
+                            c.join(" -> ")
+                        )
+                    })
+                    .unwrap_or_default();
+                return Err(RoutingError(format!(
+                    "no deadlock-free route from node {} to node {} avoids the failed links and nodes ({} live-link routes tried{cycle}); fail fewer links or nodes, or try another routing.deadlock_avoidance or direction order (routing.direction_order, routing.escape); adaptive routing builds its escape channel from the same tables",
+                    t.describe_node(s),
+                    t.describe_node(d),
+                    options.len()
+                )));
+            };
             let h = chosen.2;
             entries.insert(key(s, d), h);
             summary.detoured_pairs += 1;
