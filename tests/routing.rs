@@ -363,7 +363,7 @@ fn adaptive_random_selection_with_faults_is_partition_invariant() {
         FAULTS[1],
     ]);
     let base_run = run_with(&p, 1, 1);
-    assert!(base_run.stats.adaptive_hops > 0 && base_run.stats.escape_hops > 0);
+    assert!(base_run.stats.router.adaptive_hops > 0 && base_run.stats.router.escape_hops > 0);
     let base = comparable(&c, &p, &base_run);
     for (parts, threads) in [(2, 1), (3, 1), (2, 2), (3, 2)] {
         let r = run_with(&p, parts, threads);
@@ -582,10 +582,10 @@ fn adaptive_timeouts_move_packets_to_the_escape() {
     ]);
     let o = conserving_run("adaptive timeouts", &p);
     let s = &o.stats;
-    assert!(s.timeouts > 0, "no timeouts");
-    assert!(s.rerouted_packets > 0, "no packet re-routed");
-    assert!(s.rerouted_packets <= s.timeouts);
-    assert!(s.escape_hops > 0 && s.adaptive_hops > 0);
+    assert!(s.router.timeouts > 0, "no timeouts");
+    assert!(s.router.rerouted_packets > 0, "no packet re-routed");
+    assert!(s.router.rerouted_packets <= s.router.timeouts);
+    assert!(s.router.escape_hops > 0 && s.router.adaptive_hops > 0);
     // Without the timeout, the same run re-routes nothing.
     let (_, p) = short(&[
         "routing.algorithm=adaptive",
@@ -596,7 +596,10 @@ fn adaptive_timeouts_move_packets_to_the_escape() {
         "traffic.injection_rate=0.5",
     ]);
     let o = conserving_run("adaptive, no timeout", &p);
-    assert_eq!((o.stats.timeouts, o.stats.rerouted_packets), (0, 0));
+    assert_eq!(
+        (o.stats.router.timeouts, o.stats.router.rerouted_packets),
+        (0, 0)
+    );
 }
 
 #[test]
@@ -612,9 +615,9 @@ fn deterministic_timeouts_switch_subnetwork() {
     ]);
     let o = conserving_run("switch subnetwork", &p);
     let s = &o.stats;
-    assert!(s.timeouts > 0, "no timeouts");
-    assert!(s.rerouted_packets > 0, "no packet re-routed");
-    assert!(s.rerouted_packets <= s.timeouts);
+    assert!(s.router.timeouts > 0, "no timeouts");
+    assert!(s.router.rerouted_packets > 0, "no packet re-routed");
+    assert!(s.router.rerouted_packets <= s.router.timeouts);
 }
 
 // ---------------------------------------------------------------------------------

@@ -31,8 +31,6 @@ impl FaultSet {
 struct Geometry<'a> {
     shape: &'a [usize],
     grid: Grid,
-    strides: Vec<usize>,
-    nodes: usize,
 }
 
 impl Geometry<'_> {
@@ -75,7 +73,7 @@ impl Geometry<'_> {
                     ),
                 ));
             }
-            node += c * self.strides[d];
+            node += c * self.grid.strides[d];
         }
         Ok(node)
     }
@@ -84,12 +82,7 @@ impl Geometry<'_> {
 /// Parses, draws and checks the fault set of a torus of `shape`.
 pub fn resolve(shape: &[usize], c: &FaultsConfig) -> Result<FaultSet, ConfigError> {
     let grid = Grid::new(shape);
-    let g = Geometry {
-        shape,
-        strides: grid.strides.clone(),
-        nodes: grid.nodes,
-        grid,
-    };
+    let g = Geometry { shape, grid };
     let np = 2 * shape.len();
     let mut nodes = BTreeSet::new();
     for s in &c.nodes {
@@ -151,7 +144,7 @@ pub fn resolve(shape: &[usize], c: &FaultsConfig) -> Result<FaultSet, ConfigErro
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(c.seed ^ 0x6661_756c_7473);
     let mut below = |n: usize| ((rng.next_u64() as u128 * n as u128) >> 64) as usize;
     if random_nodes > 0 {
-        let live: Vec<usize> = (0..g.nodes).filter(|n| !nodes.contains(n)).collect();
+        let live: Vec<usize> = (0..g.grid.nodes).filter(|n| !nodes.contains(n)).collect();
         if random_nodes + 2 > live.len() {
             return Err(ConfigError::new(
                 "faults.random_nodes",
@@ -169,7 +162,7 @@ pub fn resolve(shape: &[usize], c: &FaultsConfig) -> Result<FaultSet, ConfigErro
         }
     }
     if random_links > 0 {
-        let live: Vec<(usize, usize)> = (0..g.nodes)
+        let live: Vec<(usize, usize)> = (0..g.grid.nodes)
             .flat_map(|n| (0..shape.len()).map(move |d| (n, 2 * d)))
             .filter(|&(n, p)| {
                 !links.contains(&(n, p))
@@ -199,7 +192,7 @@ pub fn resolve(shape: &[usize], c: &FaultsConfig) -> Result<FaultSet, ConfigErro
         };
         links.contains(&canon)
     };
-    let live: Vec<usize> = (0..g.nodes).filter(|n| !nodes.contains(n)).collect();
+    let live: Vec<usize> = (0..g.grid.nodes).filter(|n| !nodes.contains(n)).collect();
     if live.len() < 2 {
         return Err(ConfigError::new(
             "faults.nodes",
@@ -207,7 +200,7 @@ pub fn resolve(shape: &[usize], c: &FaultsConfig) -> Result<FaultSet, ConfigErro
         ));
     }
     if !nodes.is_empty() || !links.is_empty() {
-        let mut seen = vec![false; g.nodes];
+        let mut seen = vec![false; g.grid.nodes];
         let mut q = VecDeque::from([live[0]]);
         seen[live[0]] = true;
         let mut reached = 1;

@@ -82,14 +82,7 @@ impl RouterModel for Router {
     }
 
     fn record_counters(scratch: &RouterScratch, s: &mut Stats) {
-        let c = &scratch.counters;
-        s.flit_hops = c.flit_hops;
-        s.adaptive_hops = c.adaptive_hops;
-        s.escape_hops = c.escape_hops;
-        s.first_step_hops = c.first_step_hops;
-        s.last_step_hops = c.last_step_hops;
-        s.timeouts = c.timeouts;
-        s.rerouted_packets = c.rerouted_packets;
+        s.router = scratch.counters;
     }
 
     fn lookahead(sh: &RouterShared) -> u64 {

@@ -143,20 +143,7 @@ pub struct Scratch {
     won: Vec<(u16, u16)>,
 }
 
-/// Counters a router adds to while it works.
-#[derive(Default, Debug, Clone, Copy)]
-pub struct RouterCounters {
-    pub flit_hops: u64,
-    /// Packet hops (head flits granted a network VC) by kind.
-    pub adaptive_hops: u64,
-    pub escape_hops: u64,
-    pub first_step_hops: u64,
-    pub last_step_hops: u64,
-    /// Heads whose wait for a VC reached `router.timeout`, and those of them whose
-    /// route the timeout changed.
-    pub timeouts: u64,
-    pub rerouted_packets: u64,
-}
+pub use crate::stats::RouterCounters;
 
 #[derive(Clone, Debug)]
 pub struct Router {

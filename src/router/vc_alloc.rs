@@ -170,7 +170,7 @@ pub(super) fn check_timeout(
 ) {
     if let Some(to) = spec.timeout
         && !ivc.timed_out
-        && t >= ivc.ready + to
+        && t >= ivc.ready.saturating_add(to)
     {
         ivc.timed_out = true;
         cnt.timeouts += 1;

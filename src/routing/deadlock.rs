@@ -137,17 +137,16 @@ impl DepGraph {
     }
 
     /// Adds a path's dependencies unconditionally.
-    pub fn add_path(&mut self, path: &[(usize, usize, usize, bool)]) {
+    pub fn add_path(&mut self, path: &[(usize, usize, usize)]) {
         for w in path.windows(2) {
-            self.add_dep((w[0].0, w[0].1, w[0].2), (w[1].0, w[1].1, w[1].2));
+            self.add_dep(w[0], w[1]);
         }
     }
 
     /// Adds a path's dependencies unless one of them would close a cycle; then the
     /// graph is left as it was and `false` returned.
-    pub fn try_add_path(&mut self, path: &[(usize, usize, usize, bool)]) -> bool {
-        let p: Vec<_> = path.iter().map(|&(n, o, v, _)| (n, o, v)).collect();
-        let new = self.deps(&p);
+    pub fn try_add_path(&mut self, path: &[(usize, usize, usize)]) -> bool {
+        let new = self.deps(path);
         let mut added: Vec<(u32, u32)> = Vec::new();
         for (a, b) in new {
             if self.has_edge(a, b) {
@@ -169,7 +168,7 @@ impl DepGraph {
     }
 
     /// The cycle adding `path` would close, if any (the graph itself is left as it was).
-    pub fn cycle_if_added(&self, path: &[(usize, usize, usize, bool)]) -> Option<Vec<String>> {
+    pub fn cycle_if_added(&self, path: &[(usize, usize, usize)]) -> Option<Vec<String>> {
         let mut g = self.clone();
         g.add_path(path);
         g.find_cycle()
@@ -404,10 +403,10 @@ mod tests {
         let r = Routing::new(&p, &Torus::from_params(&p), 1);
         let mut g = DepGraph::new(r.network());
         // Around the x ring of row 0: 0 -> 1 -> 2 -> 3 -> 0.
-        assert!(g.try_add_path(&[(0, 0, 0, false), (1, 0, 0, false), (2, 0, 0, false)]));
-        assert!(g.try_add_path(&[(2, 0, 0, false), (3, 0, 0, false)]));
+        assert!(g.try_add_path(&[(0, 0, 0), (1, 0, 0), (2, 0, 0)]));
+        assert!(g.try_add_path(&[(2, 0, 0), (3, 0, 0)]));
         let before = g.edges;
-        assert!(!g.try_add_path(&[(3, 0, 0, false), (0, 0, 0, false)]));
+        assert!(!g.try_add_path(&[(3, 0, 0), (0, 0, 0)]));
         assert_eq!(g.edges, before, "a refused path leaves no edge");
     }
 }

@@ -293,12 +293,11 @@ impl Routing {
             )?)),
             RoutingAlgorithm::Adaptive => {
                 let escape = match p.escape {
-                    EscapeRouting::DirectionOrder => Some(table::TableRouting::build_escape(
-                        &net,
-                        p.direction_order.clone(),
-                    )?),
+                    EscapeRouting::DirectionOrder => {
+                        Some(table::TableRouting::build(&net, p.direction_order.clone())?)
+                    }
                     EscapeRouting::DimensionOrder => {
-                        Some(table::TableRouting::build_escape(&net, dimension_order)?)
+                        Some(table::TableRouting::build(&net, dimension_order)?)
                     }
                     EscapeRouting::None => None,
                 };

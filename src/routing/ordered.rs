@@ -117,21 +117,28 @@ impl Ordered {
     }
 }
 
+/// Pushes the ordered hop of a packet carrying route header `h`, on all VCs of its
+/// class: the route of dimension/direction order, and of table routing once the
+/// source has filled in the header.
+#[inline(always)]
+pub fn push_route(
+    net: &Network,
+    order: &[Direction],
+    node: usize,
+    in_port: usize,
+    flit: &Flit,
+    h: u16,
+    out: &mut Route,
+) {
+    let (lo, hi) = net.class_range(flit.class);
+    out.push(candidate(
+        net, order, node, in_port, true, flit, h, lo, hi, 0,
+    ));
+}
+
 impl RoutingFunction for Ordered {
     #[inline(always)]
     fn route(&self, net: &Network, node: usize, in_port: usize, flit: &Flit, out: &mut Route) {
-        let (lo, hi) = net.class_range(flit.class);
-        out.push(candidate(
-            net,
-            &self.order,
-            node,
-            in_port,
-            true,
-            flit,
-            flit.route,
-            lo,
-            hi,
-            0,
-        ));
+        push_route(net, &self.order, node, in_port, flit, flit.route, out);
     }
 }

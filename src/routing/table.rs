@@ -73,18 +73,10 @@ fn walk(net: &Network, order: &[Direction], src: usize, dest: usize, h: u16) -> 
 }
 
 impl TableRouting {
-    /// Tables for `routing.algorithm = "table"`: all VCs of a class, ring rule as
-    /// configured.
+    /// Tables for `routing.algorithm = "table"` and for the escape channel of adaptive
+    /// routing (the generation only looks at paths, not at which VCs carry them).
     pub fn build(net: &Network, order: Vec<Direction>) -> Result<TableRouting, RoutingError> {
-        Self::generate(net, order, 1)
-    }
-
-    /// Tables for the escape channel of adaptive routing (the lowest VCs of a class).
-    pub fn build_escape(
-        net: &Network,
-        order: Vec<Direction>,
-    ) -> Result<TableRouting, RoutingError> {
-        Self::generate(net, order, 1)
+        Self::generate(net, order)
     }
 
     /// A table with hand-written entries (`(source, destination) -> header`), for
@@ -110,11 +102,7 @@ impl TableRouting {
         self.entries.get(&key(src, dest)).copied().unwrap_or(0)
     }
 
-    fn generate(
-        net: &Network,
-        order: Vec<Direction>,
-        _classes: usize,
-    ) -> Result<TableRouting, RoutingError> {
+    fn generate(net: &Network, order: Vec<Direction>) -> Result<TableRouting, RoutingError> {
         let t = &net.torus;
         let live = t.live_nodes();
         let mut summary = TableSummary {
@@ -148,7 +136,7 @@ impl TableRouting {
                     0,
                 );
                 dateline = c.header & header::DATELINE;
-                chans.push((node, out, c.vc_lo as usize, prev_port == out));
+                chans.push((node, out, c.vc_lo as usize));
                 prev_port = out;
             }
             chans
@@ -259,18 +247,6 @@ impl RoutingFunction for TableRouting {
         } else {
             flit.route
         };
-        let (lo, hi) = net.class_range(flit.class);
-        out.push(ordered::candidate(
-            net,
-            &self.order,
-            node,
-            in_port,
-            true,
-            flit,
-            h,
-            lo,
-            hi,
-            0,
-        ));
+        ordered::push_route(net, &self.order, node, in_port, flit, h, out);
     }
 }

@@ -5,6 +5,35 @@ pub mod histogram;
 
 pub use histogram::Histogram;
 
+/// Counters the routers add to while they work (kept by each partition, shared by its
+/// routers, copied into [`Stats`]).
+#[derive(Default, Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct RouterCounters {
+    /// Flits moved over router-to-router links.
+    pub flit_hops: u64,
+    /// Packet hops (head flits granted a network VC) by kind.
+    pub adaptive_hops: u64,
+    pub escape_hops: u64,
+    pub first_step_hops: u64,
+    pub last_step_hops: u64,
+    /// Heads whose wait for a VC reached `router.timeout`, and those of them whose
+    /// route the timeout changed.
+    pub timeouts: u64,
+    pub rerouted_packets: u64,
+}
+
+impl RouterCounters {
+    pub fn merge(&mut self, o: &RouterCounters) {
+        self.flit_hops += o.flit_hops;
+        self.adaptive_hops += o.adaptive_hops;
+        self.escape_hops += o.escape_hops;
+        self.first_step_hops += o.first_step_hops;
+        self.last_step_hops += o.last_step_hops;
+        self.timeouts += o.timeouts;
+        self.rerouted_packets += o.rerouted_packets;
+    }
+}
+
 /// Everything one partition counts. Merged across partitions with [`Stats::merge`].
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
@@ -26,15 +55,9 @@ pub struct Stats {
     pub latency: Histogram,
     pub network_latency: Histogram,
     pub measured_hops: u64,
-    pub flit_hops: u64,
-    /// Packet hops by routing kind (all packets of the run).
-    pub adaptive_hops: u64,
-    pub escape_hops: u64,
-    pub first_step_hops: u64,
-    pub last_step_hops: u64,
-    /// Heads whose VC wait reached `router.timeout`; those the timeout re-routed.
-    pub timeouts: u64,
-    pub rerouted_packets: u64,
+    /// What the routers counted.
+    #[serde(flatten)]
+    pub router: RouterCounters,
     /// Flits sent over each link direction, `node * 2n + port` (the whole run).
     pub link_flits: Vec<u64>,
     pub events: u64,
@@ -58,13 +81,7 @@ impl Stats {
         self.latency.merge(&o.latency);
         self.network_latency.merge(&o.network_latency);
         self.measured_hops += o.measured_hops;
-        self.flit_hops += o.flit_hops;
-        self.adaptive_hops += o.adaptive_hops;
-        self.escape_hops += o.escape_hops;
-        self.first_step_hops += o.first_step_hops;
-        self.last_step_hops += o.last_step_hops;
-        self.timeouts += o.timeouts;
-        self.rerouted_packets += o.rerouted_packets;
+        self.router.merge(&o.router);
         if self.link_flits.len() < o.link_flits.len() {
             self.link_flits.resize(o.link_flits.len(), 0);
         }
