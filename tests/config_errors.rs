@@ -246,3 +246,21 @@ fn other_subcommands_report_config_errors() {
         assert!(!e.contains("panicked"), "{cmd}: {e}");
     }
 }
+
+/// A delay or timeout longer than anything the run can reach is refused or harmless,
+/// never a wrapped number: an injection delay past the end of the run is an error
+/// naming the key and line.
+#[test]
+fn injection_delay_past_the_run_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (p, l) = with_bad(
+        d.path(),
+        "delay.toml",
+        "[traffic]\ninjection_delay = 9000000000000000000\n",
+    );
+    expect_error(
+        &p,
+        &[],
+        &[&at(&p, l + 1), "traffic.injection_delay", "whole run"],
+    );
+}

@@ -499,6 +499,19 @@ impl Params {
             ));
         }
         let s = &c.simulation;
+        let run_cycles = s
+            .warmup_cycles
+            .saturating_add(s.measure_cycles)
+            .saturating_add(s.max_drain_cycles);
+        if t.injection_delay >= run_cycles {
+            return Err(ConfigError::new(
+                "traffic.injection_delay",
+                format!(
+                    "{} cycles is longer than the whole run ({run_cycles} cycles of warm-up, measurement and drain): no packet could ever be injected",
+                    t.injection_delay
+                ),
+            ));
+        }
         if s.measure_cycles == 0 {
             return Err(ConfigError::new(
                 "simulation.measure_cycles",

@@ -106,7 +106,7 @@ impl Endpoint for SyntheticEndpoint {
                     class: 0,
                     created,
                     measured,
-                    ready: created + self.injection_delay,
+                    ready: created.saturating_add(self.injection_delay),
                     ..Default::default()
                 });
             }
