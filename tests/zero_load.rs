@@ -70,7 +70,7 @@ impl Endpoint for Scripted {
     fn accept_flit(&mut self, at: u64, port: usize, vc: usize, flit: Flit) {
         self.nic.accept_flit(at, port, vc, flit)
     }
-    fn accept_credit(&mut self, at: u64, port: usize, vc: usize) {
+    fn accept_credit(&mut self, at: u64, port: usize, vc: usize) -> bool {
         self.nic.accept_credit(at, port, vc)
     }
     fn injected(&self) -> u32 {

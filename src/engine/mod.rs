@@ -44,8 +44,10 @@ pub struct EndpointCtx<'a> {
 pub trait Endpoint: Send {
     /// A flit from ejector `port`, VC `vc`, arriving at cycle `at`.
     fn accept_flit(&mut self, at: u64, port: usize, vc: usize, flit: Flit);
-    /// A credit for injector `port`, VC `vc`, arriving at cycle `at`.
-    fn accept_credit(&mut self, at: u64, port: usize, vc: usize);
+    /// A credit for injector `port`, VC `vc`, arriving at cycle `at`. Returns whether
+    /// the endpoint must run at `at` (it waits for credits): an adapter blocked on
+    /// credits sleeps instead of polling every cycle, so the credit must wake it.
+    fn accept_credit(&mut self, at: u64, port: usize, vc: usize) -> bool;
     /// Packets injected so far (their ids are `0 .. injected()` in the low word).
     fn injected(&self) -> u32;
     /// The first cycle the endpoint needs to run, if any.

@@ -110,7 +110,9 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
                 self.wheel.schedule(at, ComponentId::endpoint(l));
             }
             Msg::InjectCredit { at, port, vc, .. } => {
-                self.endpoints[li].accept_credit(at, port as usize, vc as usize)
+                if self.endpoints[li].accept_credit(at, port as usize, vc as usize) {
+                    self.wheel.schedule(at, ComponentId::endpoint(l));
+                }
             }
         }
     }

@@ -56,6 +56,9 @@ pub struct Nic {
     written: VecDeque<(u64, Flit)>,
     /// Flits held in ejection buffers until their packet is written.
     held: Vec<(u16, u16)>,
+    /// Work is blocked on injector credits: a credit's arrival must wake the adapter
+    /// (set by [`Nic::next_wake`], which then leaves that work out of the wake-up).
+    awaits_credit: bool,
 }
 
 impl Nic {
@@ -71,6 +74,7 @@ impl Nic {
             sink: None,
             written: VecDeque::new(),
             held: Vec::new(),
+            awaits_credit: false,
         }
     }
 
@@ -110,8 +114,11 @@ impl Nic {
         self.arrivals.push_back((at, port as u16, vc as u16, flit));
     }
 
-    pub fn accept_credit(&mut self, at: u64, port: usize, vc: usize) {
+    /// A credit for an injector VC; returns whether the adapter must run when it
+    /// arrives (it has work waiting for a credit).
+    pub fn accept_credit(&mut self, at: u64, port: usize, vc: usize) -> bool {
         self.credit_q.push_back((at, port as u16, vc as u16));
+        self.awaits_credit
     }
 
     /// Whether the adapter still has something to inject.
@@ -120,19 +127,61 @@ impl Nic {
     }
 
     /// The next cycle after `t` at which the adapter has work of its own (a packet to
-    /// send, a write to memory completing); arrivals wake it by themselves.
-    pub fn next_wake(&self, t: u64) -> Option<u64> {
+    /// send, a write to memory completing); arrivals wake it by themselves, and so do
+    /// credits while it waits for one (see [`Nic::accept_credit`]). Work blocked on
+    /// credits is left out: polling it every cycle cost more than the rest of the
+    /// adapter when the network is congested.
+    pub fn next_wake(&mut self, t: u64, spec: &NicSpec) -> Option<u64> {
         let mut w = self.written.front().map(|&(at, _)| at.max(t + 1));
         let mut consider = |x: u64| w = Some(w.map_or(x, |y: u64| y.min(x)));
-        if self.sending.iter().any(Option::is_some) {
-            consider(t + 1);
-        }
-        for q in &self.queues {
-            if let Some(p) = q.front() {
-                consider(p.ready.max(t + 1));
+        let (mut idle, mut blocked) = (false, false);
+        for (inj, s) in self.sending.iter().enumerate() {
+            match s {
+                // A flit goes next cycle if its VC has a credit; otherwise the credit's
+                // arrival wakes the adapter (the partition schedules it then).
+                Some(s) if self.credits[inj * spec.vcs + s.vc as usize] > 0 => consider(t + 1),
+                Some(_) => blocked = true,
+                None => idle = true,
             }
         }
+        if idle {
+            for q in &self.queues {
+                if let Some(p) = q.front() {
+                    if p.ready > t + 1 {
+                        consider(p.ready);
+                    } else if self.can_start(p, spec) {
+                        consider(t + 1);
+                    } else {
+                        blocked = true;
+                    }
+                    // A ready head that no idle injector has credits for waits for a
+                    // credit, whose arrival wakes the adapter.
+                }
+            }
+        }
+        // Credits delivered before the adapter blocked did not ask for a wake-up: the
+        // earliest of them does now. Later ones ask for their own.
+        if blocked && let Some(&(at, _, _)) = self.credit_q.front() {
+            consider(at.max(t + 1));
+        }
+        self.awaits_credit = blocked;
         w
+    }
+
+    /// Whether some idle injector has the credits to start `p` now.
+    fn can_start(&self, p: &PacketDesc, spec: &NicSpec) -> bool {
+        let need = Self::credits_to_start(p, spec);
+        let (lo, hi) = spec.class_range(p.class);
+        self.sending.iter().enumerate().any(|(inj, s)| {
+            s.is_none() && (lo..hi).any(|vc| self.credits[inj * spec.vcs + vc] >= need)
+        })
+    }
+
+    fn credits_to_start(p: &PacketDesc, spec: &NicSpec) -> u32 {
+        match spec.flow_control {
+            FlowControl::VirtualCutThrough => p.len as u32,
+            FlowControl::Wormhole => 1,
+        }
     }
 
     /// One cycle: take credits and arrived flits, inject at most one flit per injector.
@@ -250,10 +299,7 @@ impl Nic {
             if desc.ready > t {
                 continue;
             }
-            let need = match spec.flow_control {
-                FlowControl::VirtualCutThrough => desc.len as u32,
-                FlowControl::Wormhole => 1,
-            };
+            let need = Self::credits_to_start(&desc, spec);
             let (lo, hi) = spec.class_range(desc.class);
             let mut best: Option<(usize, u32)> = None;
             for vc in lo..hi {

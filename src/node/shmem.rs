@@ -414,7 +414,7 @@ impl Endpoint for ShmemPe {
     fn accept_flit(&mut self, at: u64, port: usize, vc: usize, flit: Flit) {
         self.nic.accept_flit(at, port, vc, flit)
     }
-    fn accept_credit(&mut self, at: u64, port: usize, vc: usize) {
+    fn accept_credit(&mut self, at: u64, port: usize, vc: usize) -> bool {
         self.nic.accept_credit(at, port, vc)
     }
     fn injected(&self) -> u32 {
@@ -443,14 +443,14 @@ impl Endpoint for ShmemPe {
             self.run_program(t);
         }
         // The adapter may have work queued by the program in this very cycle.
-        let mut next = self.nic.next_wake(t);
+        let mut next = self.nic.next_wake(t, cx.nic);
         let mut at = |x: u64| next = Some(next.map_or(x, |n: u64| n.min(x)));
         if !self.finished && self.busy_until > t && self.wait == Wait::None {
             at(self.busy_until);
         }
-        if self.wait == Wait::Queue {
-            at(t + 1);
-        }
+        // A program waiting for room in the send queue needs no wake-up of its own:
+        // the queue shrinks only when the adapter starts a packet, in a step of this
+        // endpoint, which runs the program again right after.
         next
     }
 

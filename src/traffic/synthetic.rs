@@ -80,7 +80,7 @@ impl Endpoint for SyntheticEndpoint {
     fn accept_flit(&mut self, at: u64, port: usize, vc: usize, flit: Flit) {
         self.nic.accept_flit(at, port, vc, flit)
     }
-    fn accept_credit(&mut self, at: u64, port: usize, vc: usize) {
+    fn accept_credit(&mut self, at: u64, port: usize, vc: usize) -> bool {
         self.nic.accept_credit(at, port, vc)
     }
     fn injected(&self) -> u32 {
@@ -121,10 +121,10 @@ impl Endpoint for SyntheticEndpoint {
         for (at, f) in cx.delivered.drain(..) {
             record_delivery(cx.stats, at, &f, cx.window, cx.record_ids);
         }
-        if self.nic.busy() {
-            Some(t + 1)
-        } else {
-            (self.next_gen < self.gen_end).then_some(self.next_gen)
+        let generate = (self.next_gen < self.gen_end).then_some(self.next_gen);
+        match (self.nic.next_wake(t, cx.nic), generate) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
