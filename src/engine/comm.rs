@@ -12,9 +12,12 @@ use crate::core::message::Msg;
 pub trait Comm {
     fn rank(&self) -> usize;
     fn size(&self) -> usize;
-    /// Sends `out[r]` to rank `r` (the own entry is empty) and returns what the other
-    /// ranks sent here, in rank order.
-    fn exchange(&self, out: Vec<Vec<Msg>>) -> Vec<Msg>;
+    /// Sends `out[r]` to each rank `r` of `peers` and returns what those ranks sent
+    /// here, in rank order. `peers` (ascending, without this rank) are the ranks this
+    /// one shares links with; every other entry of `out` is empty, so the exchange is
+    /// point to point between neighbours and its cost does not grow with the rank
+    /// count. The peer relation is symmetric (links are), so every send is matched.
+    fn exchange(&self, out: Vec<Vec<Msg>>, peers: &[usize]) -> Vec<Msg>;
     fn all_min(&self, v: u64) -> u64;
     fn all_max(&self, v: u64) -> u64;
     fn all_sum(&self, v: i64) -> i64;
@@ -33,7 +36,7 @@ impl Comm for LocalComm {
     fn size(&self) -> usize {
         1
     }
-    fn exchange(&self, _out: Vec<Vec<Msg>>) -> Vec<Msg> {
+    fn exchange(&self, _out: Vec<Vec<Msg>>, _peers: &[usize]) -> Vec<Msg> {
         Vec::new()
     }
     fn all_min(&self, v: u64) -> u64 {

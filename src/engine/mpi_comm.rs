@@ -11,8 +11,9 @@ use super::wire;
 use crate::core::message::Msg;
 use mpi::Count;
 use mpi::collective::SystemOperation;
-use mpi::datatype::{Partition, PartitionMut};
+use mpi::datatype::PartitionMut;
 use mpi::environment::Universe;
+use mpi::request::WaitGuard;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
@@ -62,6 +63,11 @@ impl MpiComm {
             .collect()
     }
 
+    /// A peer's rank as MPI wants it.
+    fn peer(&self, r: usize) -> mpi::Rank {
+        mpi::Rank::try_from(r).unwrap_or_else(|_| self.abort(&format!("rank {r} out of range")))
+    }
+
     fn total(counts: &[Count]) -> usize {
         counts
             .iter()
@@ -82,30 +88,48 @@ impl Comm for MpiComm {
     /// Two all-to-alls: the word counts, then the encoded messages. Every rank takes
     /// part every window even with nothing to send, which keeps the ranks in
     /// lock-step and makes the call the window barrier as well.
-    fn exchange(&self, out: Vec<Vec<Msg>>) -> Vec<Msg> {
+    fn exchange(&self, out: Vec<Vec<Msg>>, peers: &[usize]) -> Vec<Msg> {
         debug_assert_eq!(out.len(), self.size);
-        let send_counts: Vec<Count> = out
+        let bufs: Vec<Vec<u64>> = peers
             .iter()
-            .map(|v| self.count(v.len() * wire::WORDS, "exchange"))
+            .map(|&r| {
+                let mut b = Vec::with_capacity(out[r].len() * wire::WORDS);
+                for m in &out[r] {
+                    wire::encode(m, &mut b);
+                }
+                b
+            })
             .collect();
-        let mut recv_counts: Vec<Count> = vec![0; self.size];
-        self.world
-            .all_to_all_into(&send_counts[..], &mut recv_counts[..]);
-        let mut send = Vec::with_capacity(Self::total(&send_counts));
-        for v in &out {
-            for m in v {
-                wire::encode(m, &mut send);
+        let mut got: Vec<Vec<u64>> = Vec::with_capacity(peers.len());
+        // Non-blocking sends to every peer, then blocking receives from each: no
+        // ordering between ranks is needed, and messages between two ranks never
+        // overtake each other, so windows stay in order.
+        mpi::request::scope(|scope| {
+            let sends: Vec<_> = peers
+                .iter()
+                .zip(&bufs)
+                .map(|(&r, b)| {
+                    WaitGuard::from(
+                        self.world
+                            .process_at_rank(self.peer(r))
+                            .immediate_send(scope, &b[..]),
+                    )
+                })
+                .collect();
+            for &r in peers {
+                let (v, _) = self
+                    .world
+                    .process_at_rank(self.peer(r))
+                    .receive_vec::<u64>();
+                got.push(v);
             }
+            drop(sends);
+        });
+        let mut msgs = Vec::new();
+        for v in &got {
+            msgs.extend(wire::decode_all(v).unwrap_or_else(|e| self.abort(&e.to_string())));
         }
-        let send_displs = self.displs(&send_counts, "exchange");
-        let recv_displs = self.displs(&recv_counts, "exchange");
-        let mut recv = vec![0u64; Self::total(&recv_counts)];
-        {
-            let sp = Partition::new(&send[..], &send_counts[..], &send_displs[..]);
-            let mut rp = PartitionMut::new(&mut recv[..], &recv_counts[..], &recv_displs[..]);
-            self.world.all_to_all_varcount_into(&sp, &mut rp);
-        }
-        wire::decode_all(&recv).unwrap_or_else(|e| self.abort(&e.to_string()))
+        msgs
     }
 
     fn all_min(&self, v: u64) -> u64 {

@@ -73,6 +73,24 @@ pub fn slab_owner(torus: &Torus, parts: usize) -> Vec<usize> {
         .collect()
 }
 
+/// The ranks other than `me` that own a node linked to one of `me`'s nodes: messages
+/// travel only over links, so these are the only ranks `me` ever sends to or hears from.
+pub fn peer_ranks(torus: &Torus, owner: &[usize], part_rank: &[usize], me: usize) -> Vec<usize> {
+    let mut peers = std::collections::BTreeSet::new();
+    for n in 0..torus.nodes() {
+        if part_rank[owner[n]] != me {
+            continue;
+        }
+        for p in 0..torus.network_ports() {
+            let r = part_rank[owner[torus.neighbor(n, p)]];
+            if r != me {
+                peers.insert(r);
+            }
+        }
+    }
+    peers.into_iter().collect()
+}
+
 /// Which rank owns partition `p` of `parts`: contiguous blocks, so neighbouring slabs
 /// (which exchange the most) tend to share a process.
 pub fn rank_of_partition(p: usize, parts: usize, ranks: usize) -> usize {
@@ -93,6 +111,9 @@ pub struct Engine<E: Endpoint, R: RouterModel = Router> {
     part_rank: Vec<usize>,
     /// Index in `parts` of every global partition owned here.
     part_local: Vec<usize>,
+    /// Other ranks owning a node linked to a node of this rank (ascending): the only
+    /// ranks this one exchanges messages with.
+    peers: Vec<usize>,
     nodes: usize,
     lookahead: u64,
     now: u64,
@@ -144,6 +165,7 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
                 make(g, &torus, &sh.nspec)
             }));
         }
+        let peers = peer_ranks(&torus, &owner, &part_rank, comm.rank());
         let lookahead = sh.lookahead;
         let pool = (opts.threads > 1).then(|| {
             rayon::ThreadPoolBuilder::new()
@@ -157,6 +179,7 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
             owner,
             part_rank,
             part_local,
+            peers,
             nodes: torus.nodes(),
             torus,
             lookahead,
@@ -255,7 +278,11 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
         if self.comm.size() > 1 {
             self.remote_messages += sent_remote;
             let t = Instant::now();
-            local.extend(self.comm.exchange(remote));
+            assert!(
+                (0..remote.len()).all(|r| remote[r].is_empty() || self.peers.contains(&r)),
+                "a message for a rank this one shares no link with"
+            );
+            local.extend(self.comm.exchange(remote, &self.peers));
             self.comm_time += t.elapsed();
         }
         for m in local {
@@ -456,5 +483,42 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peers(shape: &[usize], parts: usize, ranks: usize) -> Vec<Vec<usize>> {
+        let torus = Torus::new(shape);
+        let owner = slab_owner(&torus, parts);
+        let part_rank: Vec<usize> = (0..parts)
+            .map(|p| rank_of_partition(p, parts, ranks))
+            .collect();
+        (0..ranks)
+            .map(|r| peer_ranks(&torus, &owner, &part_rank, r))
+            .collect()
+    }
+
+    #[test]
+    fn ranks_talk_only_to_their_neighbours_on_the_ring_of_slabs() {
+        assert_eq!(peers(&[8, 8], 1, 1), vec![Vec::<usize>::new()]);
+        assert_eq!(peers(&[8, 8], 2, 2), vec![vec![1], vec![0]]);
+        assert_eq!(
+            peers(&[8, 8], 8, 4),
+            vec![vec![1, 3], vec![0, 2], vec![1, 3], vec![0, 2]]
+        );
+        // 16 slabs of a 16-ring over 8 ranks: still two peers each, not seven.
+        for (r, p) in peers(&[16, 4, 4], 16, 8).iter().enumerate() {
+            assert_eq!(
+                p,
+                &vec![(r + 7) % 8, (r + 1) % 8]
+                    .into_iter()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+            );
+        }
     }
 }
