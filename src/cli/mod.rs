@@ -190,8 +190,17 @@ fn is_reference(path: &Path) -> bool {
         .is_some_and(|t| t.contains_key("metric"))
 }
 
+/// Without MPI support a launcher's tasks would each run the whole simulation and
+/// write the same files: refuse, naming the variable that gave the job away.
 #[cfg(not(feature = "mpi"))]
 fn processes(_: &Command) -> Result<Par, String> {
+    if let Some((var, n)) = par::launched_tasks(|k| std::env::var(k).ok()) {
+        return Err(format!(
+            "started as one of {n} tasks ({var}) but built without MPI: every task would \
+             run the same serial simulation; rebuild with `cargo build --release --features mpi` \
+             (or start a single task)"
+        ));
+    }
     Ok(Par::serial())
 }
 

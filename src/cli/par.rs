@@ -160,3 +160,52 @@ mod tests {
         assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
     }
 }
+
+/// Environment variables by which launchers tell a process how many tasks its job has:
+/// Open MPI's mpirun, PMI-1/PMI-2 (MPICH, `srun --mpi=pmi2`), MPICH's Hydra, and srun
+/// itself (set for the tasks of a job step, not in the batch script that starts it).
+#[cfg_attr(feature = "mpi", allow(dead_code))]
+const TASK_COUNT_VARS: &[&str] = &[
+    "OMPI_COMM_WORLD_SIZE",
+    "PMI_SIZE",
+    "MPI_LOCALNRANKS",
+    "SLURM_STEP_NUM_TASKS",
+];
+
+/// The first launcher variable (read through `get`) that says this process is one of
+/// several tasks, with the task count.
+#[cfg_attr(feature = "mpi", allow(dead_code))]
+pub fn launched_tasks(get: impl Fn(&str) -> Option<String>) -> Option<(&'static str, usize)> {
+    TASK_COUNT_VARS.iter().find_map(|&k| {
+        let n = get(k)?.trim().parse::<usize>().ok()?;
+        (n > 1).then_some((k, n))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::launched_tasks;
+
+    #[test]
+    fn several_tasks_are_recognised_by_any_launcher_variable() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(launched_tasks(env(&[])), None);
+        assert_eq!(launched_tasks(env(&[("SLURM_STEP_NUM_TASKS", "1")])), None);
+        assert_eq!(launched_tasks(env(&[("SLURM_NTASKS", "4")])), None);
+        assert_eq!(
+            launched_tasks(env(&[("SLURM_STEP_NUM_TASKS", "2")])),
+            Some(("SLURM_STEP_NUM_TASKS", 2))
+        );
+        assert_eq!(
+            launched_tasks(env(&[("OMPI_COMM_WORLD_SIZE", "8"), ("PMI_SIZE", "junk")])),
+            Some(("OMPI_COMM_WORLD_SIZE", 8))
+        );
+    }
+}
