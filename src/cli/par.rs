@@ -145,22 +145,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serial_is_transparent() {
-        let p = Par::serial();
-        assert!(p.is_root());
-        assert_eq!(p.agree::<u8>(Err("x".into())), Err("x".into()));
-        assert!(p.any(true));
-        assert!(!p.any(false));
-        assert!(p.same_everywhere("config", b"abc").is_ok());
-        assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
-    }
-}
-
 /// Environment variables by which launchers tell a process how many tasks its job has:
 /// Open MPI's mpirun, PMI-1/PMI-2 (MPICH, `srun --mpi=pmi2`), MPICH's Hydra, and srun
 /// itself (set for the tasks of a job step, not in the batch script that starts it).
@@ -184,7 +168,18 @@ pub fn launched_tasks(get: impl Fn(&str) -> Option<String>) -> Option<(&'static 
 
 #[cfg(test)]
 mod tests {
-    use super::launched_tasks;
+    use super::*;
+
+    #[test]
+    fn serial_is_transparent() {
+        let p = Par::serial();
+        assert!(p.is_root());
+        assert_eq!(p.agree::<u8>(Err("x".into())), Err("x".into()));
+        assert!(p.any(true));
+        assert!(!p.any(false));
+        assert!(p.same_everywhere("config", b"abc").is_ok());
+        assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
+    }
 
     #[test]
     fn several_tasks_are_recognised_by_any_launcher_variable() {
