@@ -30,6 +30,25 @@ impl Router {
         let n_in = self.inputs.len() as u16;
         let v = spec.vcs as u16;
         sc.won.clear();
+        if let [(_, o, r)] = sc.sa[..] {
+            // A lone request wins every arbiter, whatever its kind (the common case at
+            // low and moderate load): no grouping, no sorting.
+            sc.won.push((r.idx, o));
+        } else {
+            self.arbitrate(spec, sc, n_in, v);
+        }
+        // Commit arbiter pointers of the final winners.
+        for &(i, o) in &sc.won {
+            self.ports[o as usize].rr = i;
+            if spec.input_arbiter {
+                self.in_rr[(i / v) as usize] = i;
+            }
+        }
+    }
+
+    /// Separable allocation among several requests: the input stage (if any) and the
+    /// output stage in the configured order.
+    fn arbitrate(&mut self, spec: &RouterSpec, sc: &mut Scratch, n_in: u16, v: u16) {
         // Requests are in input-VC order, hence grouped by input port.
         if spec.input_arbiter && spec.allocator == AllocatorKind::InputFirst {
             // Input stage: one VC per input port.
@@ -95,13 +114,6 @@ impl Router {
                 let w = pick(spec.arbiter, &sc.tmp, self.in_rr[port as usize], n_in);
                 sc.won.push(won[s + w]);
                 s = e;
-            }
-        }
-        // Commit arbiter pointers of the final winners.
-        for &(i, o) in &sc.won {
-            self.ports[o as usize].rr = i;
-            if spec.input_arbiter {
-                self.in_rr[(i / v) as usize] = i;
             }
         }
     }
