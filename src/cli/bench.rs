@@ -6,6 +6,7 @@
 //! `performance` figures (see [`torsim::report::result_json`]), which time the
 //! simulation proper, not config loading or network construction.
 
+use super::yardstick::{self, Yardstick};
 use super::{progress_bar, write_file};
 use clap::Args;
 use serde_json::{Value, json};
@@ -26,6 +27,13 @@ pub struct BenchArgs {
     /// Also write the results as JSON here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Source directory of the yardstick loop to compare with [default:
+    /// $TORSIM_YARDSTICK, else shared/yardstick beside the source tree].
+    #[arg(long, value_name = "DIR")]
+    yardstick: Option<PathBuf>,
+    /// Skip the yardstick comparison.
+    #[arg(long, conflicts_with = "yardstick")]
+    no_yardstick: bool,
 }
 
 /// A benchmark case: a shipped config at one load, with its windows (full and quick).
@@ -35,6 +43,9 @@ struct Case {
     rate: f64,
     warmup: (u64, u64),
     measure: (u64, u64),
+    /// Measured cycles of the yardstick run on the same network and load (full,
+    /// quick), for the cases it can model (uniform 1-flit packets, DOR, dateline VCs).
+    yardstick: Option<(u64, u64)>,
 }
 
 /// The loads are picked against the saturation points of the shipped configs (about
@@ -50,6 +61,7 @@ const CASES: &[Case] = &[
         rate: 0.1,
         warmup: (2_000, 500),
         measure: (10_000, 2_000),
+        yardstick: Some((200_000, 20_000)),
     },
     Case {
         name: "8x8 @0.45 (near sat.)",
@@ -57,6 +69,7 @@ const CASES: &[Case] = &[
         rate: 0.45,
         warmup: (2_000, 500),
         measure: (10_000, 2_000),
+        yardstick: Some((100_000, 10_000)),
     },
     Case {
         name: "16x16 @0.1",
@@ -64,6 +77,15 @@ const CASES: &[Case] = &[
         rate: 0.1,
         warmup: (2_000, 500),
         measure: (10_000, 2_000),
+        yardstick: Some((50_000, 5_000)),
+    },
+    Case {
+        name: "8x8x8x4 @0.1",
+        file: "torus-8x8x8x4.toml",
+        rate: 0.1,
+        warmup: (1_000, 200),
+        measure: (3_000, 500),
+        yardstick: Some((5_000, 500)),
     },
     Case {
         name: "16x16 @0.24 (near sat.)",
@@ -71,6 +93,7 @@ const CASES: &[Case] = &[
         rate: 0.24,
         warmup: (2_000, 500),
         measure: (10_000, 2_000),
+        yardstick: None,
     },
     Case {
         name: "16x16 burst @0.1",
@@ -78,6 +101,7 @@ const CASES: &[Case] = &[
         rate: 0.1,
         warmup: (0, 0),
         measure: (2_000, 2_000),
+        yardstick: None,
     },
     Case {
         name: "16x16 sparse @0.0001",
@@ -85,6 +109,7 @@ const CASES: &[Case] = &[
         rate: 0.0001,
         warmup: (0, 0),
         measure: (2_000_000, 200_000),
+        yardstick: None,
     },
 ];
 
@@ -163,9 +188,25 @@ struct Row {
     events_per_s: f64,
     walls: Vec<f64>,
     peak_mib: Option<f64>,
+    /// Median flit-hops per second of the yardstick on the same case.
+    yardstick_flit_hops_per_s: Option<f64>,
 }
 
 impl Row {
+    /// torsim's speed as a share of the yardstick's (flit-hops per second).
+    fn yardstick_ratio(&self) -> Option<f64> {
+        self.yardstick_flit_hops_per_s
+            .filter(|&y| y > 0.0)
+            .map(|y| self.flit_hops_per_s / y)
+    }
+
+    /// Peak resident memory per router (an upper bound: it includes the process's
+    /// fixed memory).
+    fn bytes_per_router(&self) -> Option<f64> {
+        self.peak_mib
+            .map(|m| m * 1024.0 * 1024.0 / self.nodes.max(1) as f64)
+    }
+
     /// Wall time per simulated cycle of the whole network, in nanoseconds.
     fn ns_per_cycle(&self) -> f64 {
         self.wall * 1e9 / self.cycles.max(1) as f64
@@ -190,6 +231,20 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
         loaded.push((case, config, params));
     }
 
+    let yardstick = if a.no_yardstick {
+        None
+    } else {
+        match a.yardstick.clone().or_else(yardstick::default_source) {
+            Some(src) => Some(Yardstick::build(&src)?),
+            None => {
+                eprintln!(
+                    "torsim: note: no yardstick found (give --yardstick DIR or set TORSIM_YARDSTICK); ratios omitted"
+                );
+                None
+            }
+        }
+    };
+
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
     let cpu = cpu_model();
     let pb = progress_bar((loaded.len() * repeats) as u64, "bench");
@@ -202,7 +257,13 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
         }
         per_case_peak &= reset_peak_rss();
         let mut docs: Vec<Value> = Vec::with_capacity(repeats);
+        let mut yard: Vec<f64> = Vec::new();
         for _ in 0..repeats {
+            // Interleaved: each torsim repeat right after a yardstick repeat of the
+            // same case, so both see the same machine load.
+            if let (Some(y), Some(cycles)) = (&yardstick, case.yardstick) {
+                yard.push(y.flit_hops_per_second(&params.shape, case.rate, window(cycles))?);
+            }
             let o = run_synthetic(params, &opts, true, &mut |_| {}).map_err(|e| {
                 if let Some(pb) = &pb {
                     pb.finish_and_clear();
@@ -241,6 +302,7 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             events_per_s: median(f("events_per_second")),
             walls: f("wall_seconds"),
             peak_mib: peak_rss_mib(),
+            yardstick_flit_hops_per_s: (!yard.is_empty()).then(|| median(yard)),
         });
     }
     if let Some(pb) = &pb {
@@ -302,6 +364,26 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     if let Some(r) = ratio {
         println!("flit-hops/s, 16x16 vs 8x8 at 0.1: {r:.2}x");
     }
+    if rows.iter().any(|r| r.yardstick_ratio().is_some()) {
+        println!(
+            "\n{:<24} {:>14} {:>14} {:>18} {:>14}",
+            "case", "torsim Mfh/s", "yardstick Mfh/s", "torsim/yardstick", "bytes/router"
+        );
+        for r in rows.iter().filter(|r| r.yardstick_ratio().is_some()) {
+            println!(
+                "{:<24} {:>14.3} {:>15.3} {:>18.3} {:>14}",
+                r.case.name,
+                r.flit_hops_per_s / 1e6,
+                r.yardstick_flit_hops_per_s.unwrap_or(0.0) / 1e6,
+                r.yardstick_ratio().unwrap_or(0.0),
+                r.bytes_per_router()
+                    .map_or("n/a".into(), |b| format!("{b:.0}"))
+            );
+        }
+        println!(
+            "(flit-hops per second, medians of interleaved runs; bytes/router = peak RSS / routers)"
+        );
+    }
     if let Some((busy, sparse)) = idle {
         println!(
             "idle time: {sparse:.1} ns per simulated cycle at 0.0001 vs {busy:.1} ns at 0.1 on 16x16 ({:.0}x cheaper)",
@@ -332,6 +414,9 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
                     },
                     "wall_seconds_all": r.walls,
                     "peak_rss_mib": r.peak_mib,
+                    "peak_rss_bytes_per_router": r.bytes_per_router(),
+                    "yardstick_flit_hops_per_second": r.yardstick_flit_hops_per_s,
+                    "torsim_over_yardstick": r.yardstick_ratio(),
                 })
             })
             .collect();

@@ -6,6 +6,7 @@ mod program;
 mod routes;
 mod spmv;
 mod sweep;
+mod yardstick;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};

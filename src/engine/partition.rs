@@ -149,6 +149,15 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
             }
             self.due.clear();
             self.wheel.take_due(&mut self.due);
+            // In memory order: on large networks the router state no longer fits in
+            // the caches, and visiting the due components in address order lets the
+            // hardware prefetch instead of missing on every component. The order
+            // within a cycle changes nothing else: every message arrives a cycle or
+            // more later, and each queue has a single sender.
+            if self.due.len() > 1 {
+                self.due.sort_unstable();
+                self.due.dedup();
+            }
             for k in 0..self.due.len() {
                 let c = self.due[k];
                 if self.last_run[c.index()] == t {
