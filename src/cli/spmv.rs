@@ -6,9 +6,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use torsim::config::units::{Duration, parse_duration};
+use torsim::core::flit::CLASSES;
 use torsim::engine::comm::LocalComm;
 use torsim::engine::sim::RunOptions;
-use torsim::experiment::run::run_program;
+use torsim::experiment::run::{check_routing, run_program};
 use torsim::report::plot;
 use torsim::spmv::workload::{Algorithm, balanced_shape, bisection_bytes, exchange_program};
 use torsim::spmv::{
@@ -65,6 +66,10 @@ pub struct SpmvArgs {
     cache_dir: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Stop each point after its set-up (matrix, transfer matrix, program, routing
+    /// check) and print what it took: for measuring start-up on large machines.
+    #[arg(long, hide = true)]
+    setup_only: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -160,6 +165,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             if let Some(pb) = &pb {
                 pb.set_message(format!("{} p={p}", alg.name()));
             }
+            let setup = std::time::Instant::now();
             let shape = balanced_shape(p, dims);
             if shape.is_empty() {
                 return Err(format!("{p} nodes cannot form a torus"));
@@ -183,6 +189,18 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 None
             };
             let prog = exchange_program(alg, &stripes, tm.as_ref(), enc)?;
+            if a.setup_only {
+                check_routing(&params, CLASSES).map_err(|e| format!("{p} nodes: {e}"))?;
+                let ops: usize = prog.ops.iter().map(|o| o.len()).sum();
+                println!(
+                    "{} p={p} shape={shape:?}: transfer matrix {} non-zeros ({:.1} MiB), {ops} program ops, set-up {:.2} s",
+                    alg.name(),
+                    tm.as_ref().map_or(0, |t| t.nonzeros()),
+                    tm.as_ref().map_or(0, |t| t.memory_bytes()) as f64 / (1 << 20) as f64,
+                    setup.elapsed().as_secs_f64()
+                );
+                continue;
+            }
             let opts = RunOptions {
                 threads: a.threads,
                 partitions: a.threads,
@@ -236,6 +254,9 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
     }
     if let Some(pb) = &pb {
         pb.finish_and_clear();
+    }
+    if a.setup_only {
+        return Ok(());
     }
     let doc = json!({
         "torsim_version": torsim::core::VERSION,
