@@ -141,10 +141,10 @@ pub fn store(dir: &Path, tm: &TransferMatrix) -> Result<PathBuf, SpmvError> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let bytes = encode(tm);
     let write = || -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
+        let mut f = std::io::BufWriter::new(fs::File::create(&tmp)?);
+        write_encoded(tm, &mut f)?;
+        let f = f.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         fs::rename(&tmp, &path)
     };
@@ -163,29 +163,56 @@ fn header(spec: &MatrixSpec, p: usize) -> String {
     )
 }
 
-/// 64-bit FNV-1a.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xCBF2_9CE4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
-    })
+/// 64-bit FNV-1a, fed piece by piece.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xCBF2_9CE4_8422_2325)
+    }
 }
 
-/// The file's bytes.
-fn encode(tm: &TransferMatrix) -> Vec<u8> {
-    let head = header(tm.spec(), tm.p());
-    let mut out = Vec::with_capacity(head.len() + 4 * tm.p() + 8 * tm.nonzeros() + 8);
-    out.extend_from_slice(head.as_bytes());
-    for j in 0..tm.p() {
-        let col = tm.column(j);
-        out.extend_from_slice(&(col.len() as u32).to_le_bytes());
-        for (i, c) in col {
-            out.extend_from_slice(&(i as u32).to_le_bytes());
-            out.extend_from_slice(&c.to_le_bytes());
+impl Fnv {
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
         }
     }
-    let h = fnv1a(&out);
-    out.extend_from_slice(&h.to_le_bytes());
-    out
+}
+
+/// 64-bit FNV-1a of `bytes`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h = Fnv::default();
+    h.update(bytes);
+    h.0
+}
+
+/// Writes the file's bytes to `out` as they are made, hashing on the way: no copy of
+/// the matrix is held (at p = 16,384 it is 650 MiB).
+fn write_encoded(tm: &TransferMatrix, out: &mut impl Write) -> std::io::Result<()> {
+    let mut h = Fnv::default();
+    let mut put = |out: &mut dyn Write, b: &[u8]| -> std::io::Result<()> {
+        h.update(b);
+        out.write_all(b)
+    };
+    put(out, header(tm.spec(), tm.p()).as_bytes())?;
+    for j in 0..tm.p() {
+        let col = tm.column(j);
+        put(out, &(col.len() as u32).to_le_bytes())?;
+        for (i, c) in col {
+            put(out, &(i as u32).to_le_bytes())?;
+            put(out, &c.to_le_bytes())?;
+        }
+    }
+    out.write_all(&h.0.to_le_bytes())
+}
+
+/// The file's bytes, in memory (tests).
+#[cfg(test)]
+fn encode(tm: &TransferMatrix) -> Vec<u8> {
+    let mut v = Vec::new();
+    write_encoded(tm, &mut v).expect("writing to memory");
+    v
 }
 
 /// The matrix in `bytes` if it is a valid file for exactly this key; else why not.
@@ -237,25 +264,32 @@ fn decode(bytes: &[u8], spec: &MatrixSpec, p: usize) -> Result<TransferMatrix, S
             .next()
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
     };
-    let mut sends = Vec::with_capacity(p);
+    let ends = |at: String| format!("{} bytes: ends {at}", bytes.len());
+    let mut start = Vec::with_capacity(p + 1);
+    start.push(0usize);
+    // Entries: (body words - one length per sender) / 2, when the file is whole.
+    let entries = ((data.len() - body) / 4).saturating_sub(p) / 2;
+    let (mut to, mut count) = (Vec::with_capacity(entries), Vec::with_capacity(entries));
     for j in 0..p {
-        let m = word().ok_or_else(|| format!("{} bytes: ends at sender {j}", bytes.len()))?;
+        let m = word().ok_or_else(|| ends(format!("at sender {j}")))?;
         if m as usize > p {
             return Err(format!("sender {j} has {m} entries for p = {p}"));
         }
-        let mut list = Vec::with_capacity(m as usize);
         for _ in 0..m {
             match (word(), word()) {
-                (Some(i), Some(c)) => list.push((i, c)),
-                _ => return Err(format!("{} bytes: ends in sender {j}", bytes.len())),
+                (Some(i), Some(c)) => {
+                    to.push(i);
+                    count.push(c);
+                }
+                _ => return Err(ends(format!("in sender {j}"))),
             }
         }
-        sends.push(list);
+        start.push(to.len());
     }
     if word().is_some() {
         return Err(format!("{} bytes: data after the last sender", bytes.len()));
     }
-    TransferMatrix::from_sends(spec, p, sends).map_err(|e| e.to_string())
+    TransferMatrix::from_columns(spec, p, start, to, count).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

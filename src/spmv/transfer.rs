@@ -171,46 +171,65 @@ impl TransferMatrix {
         })
     }
 
-    /// Wraps entries read from elsewhere (the cache): per sender `j`, `(i, T[i][j])`
-    /// with `i` strictly increasing and below `p`, and `0 < T[i][j] <=` stripe `j`'s
-    /// length, so a damaged source cannot yield an impossible matrix.
+    /// Wraps entries given per sender `j` as `(i, T[i][j])` (tests, tools); see
+    /// [`Self::from_columns`] for the checks.
     pub fn from_sends(
         spec: &MatrixSpec,
         p: usize,
         sends: impl IntoIterator<Item = Vec<(u32, u32)>>,
     ) -> Result<Self, SpmvError> {
-        spec.validate()?;
-        let stripes = Stripes::new(spec.n, p)?;
         let mut start = vec![0usize];
         let (mut to, mut count) = (Vec::new(), Vec::new());
-        for (j, list) in sends.into_iter().enumerate() {
-            if j >= p {
-                return Err(SpmvError::Invalid(format!("more than {p} senders")));
-            }
-            let mut last: Option<u32> = None;
+        for list in sends {
             for (i, c) in list {
-                if i as usize >= p || last.is_some_and(|l| l >= i) {
-                    return Err(SpmvError::Invalid(format!(
-                        "sender {j}: receiver {i} out of order or beyond p = {p}"
-                    )));
-                }
-                if c == 0 || u64::from(c) > stripes.len(j) {
-                    return Err(SpmvError::Invalid(format!(
-                        "T[{i}][{j}] = {c} exceeds stripe {j}'s {} elements or is 0",
-                        stripes.len(j)
-                    )));
-                }
-                last = Some(i);
                 to.push(i);
                 count.push(c);
             }
             start.push(to.len());
         }
-        if start.len() != p + 1 {
-            return Err(SpmvError::Invalid(format!(
+        Self::from_columns(spec, p, start, to, count)
+    }
+
+    /// Wraps entries read from elsewhere (the cache) in the stored layout: sender `j`'s
+    /// receivers `to[start[j]..start[j + 1]]` with their counts. Checks that there are
+    /// `p` senders, receivers are strictly increasing and below `p`, and
+    /// `0 < T[i][j] <=` stripe `j`'s length, so a damaged source cannot yield an
+    /// impossible matrix.
+    pub fn from_columns(
+        spec: &MatrixSpec,
+        p: usize,
+        start: Vec<usize>,
+        to: Vec<u32>,
+        count: Vec<u32>,
+    ) -> Result<Self, SpmvError> {
+        spec.validate()?;
+        let stripes = Stripes::new(spec.n, p)?;
+        let bad = |m: String| Err(SpmvError::Invalid(m));
+        if start.len() != p + 1 || start[0] != 0 || to.len() != count.len() {
+            return bad(format!(
                 "{} senders for p = {p}",
-                start.len() - 1
-            )));
+                start.len().saturating_sub(1)
+            ));
+        }
+        if start[p] != to.len() || start.windows(2).any(|w| w[0] > w[1]) {
+            return bad(format!("sender offsets do not cover {} entries", to.len()));
+        }
+        for j in 0..p {
+            let r = start[j]..start[j + 1];
+            for k in r.clone() {
+                let (i, c) = (to[k], count[k]);
+                if i as usize >= p || (k > r.start && to[k - 1] >= i) {
+                    return bad(format!(
+                        "sender {j}: receiver {i} out of order or beyond p = {p}"
+                    ));
+                }
+                if c == 0 || u64::from(c) > stripes.len(j) {
+                    return bad(format!(
+                        "T[{i}][{j}] = {c} exceeds stripe {j}'s {} elements or is 0",
+                        stripes.len(j)
+                    ));
+                }
+            }
         }
         Ok(TransferMatrix {
             spec: *spec,
