@@ -9,7 +9,7 @@ use torsim::config::units::{Duration, parse_duration};
 use torsim::core::flit::CLASSES;
 use torsim::engine::comm::LocalComm;
 use torsim::engine::sim::RunOptions;
-use torsim::experiment::run::{check_routing, run_program};
+use torsim::experiment::run::{check_routing, run_program_owned};
 use torsim::report::plot;
 use torsim::spmv::workload::{Algorithm, balanced_shape, bisection_bytes, exchange_program};
 use torsim::spmv::{
@@ -212,16 +212,17 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 partitions: a.threads,
                 check: false,
             };
-            let o = run_program(
+            let marks = prog.marks.clone();
+            let o = run_program_owned(
                 &params,
-                &prog,
+                prog,
                 &opts,
                 Box::new(LocalComm),
                 false,
                 &mut |_| {},
             )
             .map_err(|e| format!("{} nodes: {e}", p))?;
-            let (s, e) = mark_span(&o.marks, &prog);
+            let (s, e) = mark_span(&o.marks, &marks);
             let comm = (e - s) as f64 / params.clock_hz;
             let rows_max = (0..pes).map(|i| stripes.len(i)).max().unwrap_or(0);
             let compute = rows_max as f64 * d as f64 * t_nz;
@@ -298,8 +299,8 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn mark_span(marks: &[(u32, u16, u64)], prog: &torsim::traffic::program::Program) -> (u64, u64) {
-    let id = |name: &str| prog.marks.iter().position(|m| m == name).map(|i| i as u16);
+fn mark_span(marks: &[(u32, u16, u64)], names: &[String]) -> (u64, u64) {
+    let id = |name: &str| names.iter().position(|m| m == name).map(|i| i as u16);
     let (sid, eid) = (id("start"), id("end"));
     let s = marks
         .iter()
