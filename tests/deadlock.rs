@@ -225,3 +225,69 @@ fn cli_watchdog_reports_forced_deadlock() {
     assert!(e.contains("router 0 (0)"), "{e}");
     assert!(!e.contains("panicked"), "{e}");
 }
+
+/// Large tori: the check grows with the channels, not with the node pairs, so 32x32x32
+/// (32,768 nodes) and 16x16x16x16 (65,536 nodes) are checked in seconds (walking every
+/// pair would take tens of minutes: the bound catches that, not a few percent), and
+/// the answer is the same as on small tori: accepted with dateline VCs or bubble flow
+/// control, refused without deadlock avoidance, with a cycle that is a real closed
+/// walk of channels.
+#[test]
+fn large_tori_are_checked_quickly_and_still_refused_when_unsafe() {
+    let budget = std::time::Duration::from_secs(60);
+    for shape in ["[32, 32, 32]", "[16, 16, 16, 16]"] {
+        let set = format!("topology.shape={shape}");
+        for safe in [
+            &[][..],
+            &[
+                "router.virtual_channels=1",
+                "routing.deadlock_avoidance=bubble",
+            ],
+        ] {
+            let mut o = vec![set.as_str()];
+            o.extend_from_slice(safe);
+            let (_, p) = reference(&o);
+            let start = std::time::Instant::now();
+            let rep = check_routing(&p, 1).unwrap_or_else(|e| panic!("{shape} {safe:?}: {e}"));
+            assert!(start.elapsed() < budget, "{shape}: {:?}", start.elapsed());
+            // Every router turns packets: the graph is not empty (under bubble flow
+            // control its vertices are whole rings, fewer than the nodes).
+            assert!(rep.dependencies >= p.nodes(), "{shape}: {rep:?}");
+        }
+        let mut o = vec![set.as_str()];
+        o.extend_from_slice(UNSAFE_OVERRIDES);
+        let (_, p) = reference(&o);
+        let start = std::time::Instant::now();
+        let cycle = match check_routing(&p, 1) {
+            Err(RunError::UnsafeRouting(c)) => c,
+            other => panic!("{shape}: expected UnsafeRouting, got {other:?}"),
+        };
+        assert!(start.elapsed() < budget, "{shape}: {:?}", start.elapsed());
+        let t = Torus::new(&p.shape);
+        assert!(
+            cycle.len() >= 3 && cycle.first() == cycle.last(),
+            "{cycle:?}"
+        );
+        for w in cycle.windows(2) {
+            let (a, pa) = parse_channel(&t, &w[0]);
+            let (b, _) = parse_channel(&t, &w[1]);
+            assert_eq!(t.neighbor(a, pa), b, "{} does not lead to {}", w[0], w[1]);
+        }
+        // Two VCs without a dateline are not enough on large rings either.
+        let (_, p) = reference(&[set.as_str(), "routing.deadlock_avoidance=none"]);
+        assert!(
+            matches!(check_routing(&p, 1), Err(RunError::UnsafeRouting(_))),
+            "{shape}: 2 VCs without avoidance"
+        );
+    }
+    // Adaptive routing without an escape channel is refused at any size.
+    let (_, p) = reference(&[
+        "topology.shape=[32, 32, 32]",
+        "routing.algorithm=adaptive",
+        "routing.escape=none",
+    ]);
+    match check_routing(&p, 1) {
+        Err(RunError::Routing(e)) => assert!(e.contains("no escape channel"), "{e}"),
+        other => panic!("expected a missing escape channel, got {other:?}"),
+    }
+}

@@ -6,9 +6,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use torsim::config::units::{Duration, parse_duration};
+use torsim::core::flit::CLASSES;
 use torsim::engine::comm::LocalComm;
 use torsim::engine::sim::RunOptions;
-use torsim::experiment::run::run_program;
+use torsim::experiment::run::{check_routing, run_program_owned};
 use torsim::report::plot;
 use torsim::spmv::workload::{Algorithm, balanced_shape, bisection_bytes, exchange_program};
 use torsim::spmv::{
@@ -65,6 +66,10 @@ pub struct SpmvArgs {
     cache_dir: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Stop each point after its set-up (matrix, transfer matrix, program, routing
+    /// check) and print what it took: for measuring start-up on large machines.
+    #[arg(long, hide = true)]
+    setup_only: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -160,6 +165,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             if let Some(pb) = &pb {
                 pb.set_message(format!("{} p={p}", alg.name()));
             }
+            let setup = std::time::Instant::now();
             let shape = balanced_shape(p, dims);
             if shape.is_empty() {
                 return Err(format!("{p} nodes cannot form a torus"));
@@ -183,21 +189,40 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 None
             };
             let prog = exchange_program(alg, &stripes, tm.as_ref(), enc)?;
+            if a.setup_only {
+                check_routing(&params, CLASSES).map_err(|e| format!("{p} nodes: {e}"))?;
+                let ops: usize = prog.ops.iter().map(|o| o.len()).sum();
+                println!(
+                    "{} p={p} shape={shape:?}: transfer matrix {} non-zeros ({:.1} MiB), {ops} program ops, set-up {:.2} s",
+                    alg.name(),
+                    tm.as_ref().map_or(0, |t| t.nonzeros()),
+                    tm.as_ref().map_or(0, |t| t.memory_bytes()) as f64 / (1 << 20) as f64,
+                    setup.elapsed().as_secs_f64()
+                );
+                continue;
+            }
+            // What the results need from the matrix, read now: the matrix is freed
+            // before the simulation (at p = 16,384 it holds 650 MiB).
+            let figures = tm
+                .as_ref()
+                .map(|tm| (bisection_bytes(tm, &shape, enc), tm.total_remote()));
+            drop(tm);
             let opts = RunOptions {
                 threads: a.threads,
                 partitions: a.threads,
                 check: false,
             };
-            let o = run_program(
+            let marks = prog.marks.clone();
+            let o = run_program_owned(
                 &params,
-                &prog,
+                prog,
                 &opts,
                 Box::new(LocalComm),
                 false,
                 &mut |_| {},
             )
             .map_err(|e| format!("{} nodes: {e}", p))?;
-            let (s, e) = mark_span(&o.marks, &prog);
+            let (s, e) = mark_span(&o.marks, &marks);
             let comm = (e - s) as f64 / params.clock_hz;
             let rows_max = (0..pes).map(|i| stripes.len(i)).max().unwrap_or(0);
             let compute = rows_max as f64 * d as f64 * t_nz;
@@ -219,14 +244,13 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 "simulated_cycles": o.cycles,
                 "wall_seconds": o.wall_seconds,
             });
-            if let Some(tm) = &tm {
+            if let Some((bisection, remote)) = figures {
                 let t = Torus::new(&shape);
                 let link = link_payload_bytes_per_second(&params);
-                let bound =
-                    bisection_bytes(tm, &shape, enc) as f64 / (t.bisection_links() as f64 * link);
+                let bound = bisection as f64 / (t.bisection_links() as f64 * link);
                 v["bisection_bound_seconds_per_iteration"] = json!(bound);
                 v["comm_over_bisection_bound"] = json!(comm / bound);
-                v["remote_elements"] = json!(tm.total_remote());
+                v["remote_elements"] = json!(remote);
             }
             points.push(v);
             if let Some(pb) = &pb {
@@ -236,6 +260,9 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
     }
     if let Some(pb) = &pb {
         pb.finish_and_clear();
+    }
+    if a.setup_only {
+        return Ok(());
     }
     let doc = json!({
         "torsim_version": torsim::core::VERSION,
@@ -272,8 +299,8 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn mark_span(marks: &[(u32, u16, u64)], prog: &torsim::traffic::program::Program) -> (u64, u64) {
-    let id = |name: &str| prog.marks.iter().position(|m| m == name).map(|i| i as u16);
+fn mark_span(marks: &[(u32, u16, u64)], names: &[String]) -> (u64, u64) {
+    let id = |name: &str| names.iter().position(|m| m == name).map(|i| i as u16);
     let (sid, eid) = (id("start"), id("end"));
     let s = marks
         .iter()

@@ -128,6 +128,27 @@ pub fn run_program(
     skip_deadlock_check: bool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ProgramOutcome, RunError> {
+    run_program_owned(
+        p,
+        program.clone(),
+        opts,
+        comm,
+        skip_deadlock_check,
+        progress,
+    )
+}
+
+/// [`run_program`] taking the program over: the PEs get its op lists without a copy,
+/// which matters when they are large (an SpMV alltoall on 16,384 nodes has 85 M puts,
+/// 2 GB).
+pub fn run_program_owned(
+    p: &Params,
+    program: Program,
+    opts: &RunOptions,
+    comm: Box<dyn Comm>,
+    skip_deadlock_check: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ProgramOutcome, RunError> {
     let p = p.for_programs().map_err(RunError::Config)?;
     program.validate().map_err(|e| RunError::Program(e.0))?;
     if program.ops.len() != p.pes() {
@@ -144,7 +165,7 @@ pub fn run_program(
     }
     let routing = prepare_routing(&p, CLASSES, skip_deadlock_check)?;
     let spec = Arc::new(ShmemSpec::new(&p));
-    let ops: Vec<Arc<Vec<Op>>> = program.ops.iter().map(|o| Arc::new(o.clone())).collect();
+    let ops: Vec<Arc<Vec<Op>>> = program.ops.into_iter().map(Arc::new).collect();
     let idle = Arc::new(Vec::new());
     let mut engine = Engine::with_routing(&p, routing, opts, comm, |node, _, nic| {
         let ops = match spec.pe_of(node as u32) {

@@ -116,4 +116,10 @@ impl RoutingFunction for Adaptive {
     fn escape_anywhere(&self) -> bool {
         true
     }
+
+    /// The check follows the escape channel only: ordered routes, separable while its
+    /// tables are plain direction order (no entries, as without faults).
+    fn plane_separable(&self) -> bool {
+        self.escape.as_ref().is_none_or(|e| e.is_plain())
+    }
 }

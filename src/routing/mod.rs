@@ -121,6 +121,17 @@ pub trait RoutingFunction: Send + Sync + std::fmt::Debug {
     fn escape_anywhere(&self) -> bool {
         false
     }
+
+    /// Whether the paths the deadlock check follows are *plane-separable* on a torus
+    /// without faults: each crosses a dimension at most once, the hop at a node reads
+    /// the node's and the destination's coordinates only in the ring it travels and
+    /// the ring it turns into, and the route header forgets a ring when the packet
+    /// leaves it. Ordered routes are; then the check can walk the two-dimensional
+    /// planes alone (see [`deadlock`]), which is what makes it fast on large tori.
+    /// `false` (the safe default) makes the check walk every pair.
+    fn plane_separable(&self) -> bool {
+        false
+    }
 }
 
 /// What every routing function shares: the torus and its faults, the VC layout and
@@ -345,6 +356,13 @@ impl Routing {
 
     pub fn escape_anywhere(&self) -> bool {
         self.algo.get().escape_anywhere()
+    }
+
+    /// Whether the deadlock check may build its graph from the planes through the
+    /// origin: the algorithm's paths are plane-separable and no link has failed (a
+    /// fault breaks the symmetry between parallel planes).
+    pub fn plane_separable(&self) -> bool {
+        !self.net.torus.has_faults() && self.algo.get().plane_separable()
     }
 
     /// The candidates for a head flit that entered `node` through `in_port`.

@@ -141,4 +141,8 @@ impl RoutingFunction for Ordered {
     fn route(&self, net: &Network, node: usize, in_port: usize, flit: &Flit, out: &mut Route) {
         push_route(net, &self.order, node, in_port, flit, flit.route, out);
     }
+
+    fn plane_separable(&self) -> bool {
+        true
+    }
 }

@@ -89,6 +89,11 @@ impl TableRouting {
         }
     }
 
+    /// Whether every pair routes by plain direction order (no entries: no faults).
+    pub fn is_plain(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub fn order(&self) -> &[Direction] {
         &self.order
     }
@@ -248,5 +253,10 @@ impl RoutingFunction for TableRouting {
             flit.route
         };
         ordered::push_route(net, &self.order, node, in_port, flit, h, out);
+    }
+
+    /// Plain direction order when no pair has an entry.
+    fn plane_separable(&self) -> bool {
+        self.is_plain()
     }
 }

@@ -6,7 +6,7 @@
 //! node, and the slowest node sets the pace. Every iteration moves the same data, so one
 //! exchange is simulated and multiplied by the number of iterations (the report says so).
 
-use super::{ElementEncoding, Stripes, TransferMatrix, ring_order};
+use super::{ElementEncoding, Stripes, TransferMatrix};
 use crate::node::op::Op;
 use crate::traffic::program::Program;
 use serde::Serialize;
@@ -62,15 +62,12 @@ pub fn exchange_program(
         Algorithm::Alltoall => {
             let tm = tm.ok_or("alltoall needs the transfer matrix")?;
             for j in 0..p {
-                for to in ring_order(p, j) {
-                    let count = tm.send_count(j, to);
-                    if count > 0 {
-                        prog.ops[j].push(Op::Put {
-                            dest: to as u32,
-                            bytes: enc.bytes(count),
-                            flag: None,
-                        });
-                    }
+                for (to, count) in tm.ring_sends(j) {
+                    prog.ops[j].push(Op::Put {
+                        dest: to as u32,
+                        bytes: enc.bytes(count),
+                        flag: None,
+                    });
                 }
             }
         }
@@ -160,9 +157,9 @@ pub fn bisection_bytes(tm: &TransferMatrix, shape: &[usize], enc: ElementEncodin
     let (mut ab, mut ba) = (0u64, 0u64);
     let p = tm.p();
     for from in 0..p {
-        for to in 0..p {
+        for (to, count) in tm.ring_sends(from) {
             if half(from) != half(to) {
-                let b = enc.bytes(tm.send_count(from, to));
+                let b = enc.bytes(count);
                 if half(from) { ab += b } else { ba += b }
             }
         }
@@ -172,6 +169,7 @@ pub fn bisection_bytes(tm: &TransferMatrix, shape: &[usize], enc: ElementEncodin
 
 #[cfg(test)]
 mod tests {
+    use super::super::ring_order;
     use super::*;
     use crate::spmv::MatrixSpec;
 

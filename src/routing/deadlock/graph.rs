@@ -1,44 +1,14 @@
-//! Static deadlock check: build the channel dependency graph (CDG) of a routing
-//! configuration from the routing function itself and look for cycles.
-//!
-//! A channel is (router, output port, VC). A packet holding one channel may request the
-//! next one on its path, which is a dependency. Without bubble flow control a cycle
-//! means the configuration can deadlock (Dally & Seitz). With bubble flow control a
-//! ring cannot fill up, so dependencies *inside* one unidirectional ring are harmless:
-//! rings are contracted to single vertices and only cycles *between* rings count.
-//!
-//! Adaptive routing is checked by Duato's condition on its escape channels: a packet
-//! may move to the escape channel at any router and then stays on it, so the escape
-//! paths from every node to every destination must form an acyclic graph, and every
-//! routing state must offer the escape channel.
-//!
-//! The graph is built by calling [`Routing::route`], the function the routers call:
-//! no rule is written twice.
+//! The channel dependency graph: vertices are channels (or, under bubble flow control,
+//! whole unidirectional rings), edges are "a packet holding this channel may wait for
+//! that one". It grows edge by edge, can refuse a path that would close a cycle (table
+//! generation) and finds one cycle when asked (the check).
 
-use super::{Network, Route, Routing};
 use crate::config::schema::DeadlockAvoidance;
-use crate::core::flit::Flit;
+use crate::routing::Network;
 use crate::topology::Torus;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, HashSet};
-
-/// Outcome of the check: the graph's size, and what is wrong if anything is.
-#[derive(Debug, Clone)]
-pub struct CdgReport {
-    pub channels: usize,
-    pub dependencies: usize,
-    /// The channels of one dependency cycle.
-    pub cycle: Option<Vec<String>>,
-    /// A problem other than a cycle (no escape channel, a route that never arrives).
-    pub problem: Option<String>,
-}
-
-impl CdgReport {
-    pub fn is_safe(&self) -> bool {
-        self.cycle.is_none() && self.problem.is_none()
-    }
-}
 
 #[derive(Clone)]
 /// A channel dependency graph that grows path by path and can refuse a path that
@@ -119,6 +89,16 @@ impl DepGraph {
 
     fn has_edge(&self, a: u32, b: u32) -> bool {
         self.adj[a as usize].contains(&b)
+    }
+
+    /// Vertices so far: channels, or rings under bubble flow control.
+    pub fn channels(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Edges so far.
+    pub fn dependencies(&self) -> usize {
+        self.edges
     }
 
     /// Adds the dependency of channel `from` on channel `to` (node, out port, VC).
@@ -220,7 +200,7 @@ impl DepGraph {
     }
 
     /// One cycle, if the graph has any.
-    fn find_cycle(&self) -> Option<Vec<String>> {
+    pub(super) fn find_cycle(&self) -> Option<Vec<String>> {
         let mut g: DiGraph<(), ()> = DiGraph::new();
         let idx: Vec<NodeIndex> = (0..self.keys.len()).map(|_| g.add_node(())).collect();
         for (a, list) in self.adj.iter().enumerate() {
@@ -250,151 +230,11 @@ impl DepGraph {
     }
 }
 
-/// Builds the CDG of `r` for `classes` message classes and reports a cycle.
-pub fn check(r: &Routing, classes: usize) -> CdgReport {
-    let t = r.torus().clone();
-    let np = t.network_ports();
-    let anywhere = r.escape_anywhere();
-    let mut dep = DepGraph::new(r.network());
-    let live = t.live_nodes();
-    let limit = 4 * t.nodes() + 16;
-    let mut route = Route::default();
-    let mut problem = None;
-    // Walks toward one destination merge: once a walk reaches a state (node, input
-    // port, route header) an earlier walk to the same destination passed, the rest of
-    // its path, and so its dependencies, are already in the graph.
-    let mut seen: Vec<(u32, u16)> = vec![(u32::MAX, 0); t.nodes() * (np + 1)];
-    let mut stamp = 0u32;
-    'outer: for class in 0..classes as u8 {
-        for &d in &live {
-            stamp += 1;
-            for &s in &live {
-                if s == d {
-                    continue;
-                }
-                let mut f = Flit {
-                    packet: (s as u64) << 32,
-                    dest: d as u32,
-                    len: 1,
-                    class,
-                    ..Default::default()
-                };
-                let (mut node, mut in_port) = (s, np);
-                let mut prev: Option<(usize, usize, usize)> = None;
-                let mut hops = 0usize;
-                loop {
-                    r.route(node, in_port, &f, &mut route);
-                    let c = if anywhere {
-                        match route.as_slice().iter().find(|c| c.is_escape()) {
-                            Some(c) => *c,
-                            None if route.as_slice().iter().any(|c| c.port_lo as usize >= np) => {
-                                break;
-                            }
-                            None => {
-                                problem = Some(format!(
-                                    "adaptive routing offers no escape channel (at router {} toward {}): without one it can deadlock; set routing.escape = \"direction-order\" or \"dimension-order\"",
-                                    t.describe_node(node),
-                                    t.describe_node(d)
-                                ));
-                                break 'outer;
-                            }
-                        }
-                    } else {
-                        match route.as_slice().first() {
-                            Some(c) => *c,
-                            None => break,
-                        }
-                    };
-                    let out = c.port_lo as usize;
-                    if out >= np {
-                        break;
-                    }
-                    if !t.link_alive(node, out) || hops > limit {
-                        problem = Some(format!(
-                            "the route from {} to {} {}",
-                            t.describe_node(s),
-                            t.describe_node(d),
-                            if hops > limit {
-                                "does not reach its destination".to_string()
-                            } else {
-                                format!("uses the failed link {}", t.describe_link(node, out))
-                            }
-                        ));
-                        break 'outer;
-                    }
-                    let ch = (node, out, c.vc_lo as usize);
-                    if let Some(p) = prev {
-                        dep.add_dep(p, ch);
-                    }
-                    let st = &mut seen[node * (np + 1) + in_port.min(np)];
-                    if st.0 == stamp && st.1 == f.route {
-                        break;
-                    }
-                    *st = (stamp, f.route);
-                    prev = Some(ch);
-                    hops += 1;
-                    f.route = c.header;
-                    in_port = out;
-                    node = t.neighbor(node, out);
-                }
-            }
-        }
-    }
-    CdgReport {
-        channels: dep.keys.len(),
-        dependencies: dep.edges,
-        cycle: if problem.is_some() {
-            None
-        } else {
-            dep.find_cycle()
-        },
-        problem,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::load_str;
-
-    /// On 4-rings balanced ties mean no packet travels more than two hops of a ring,
-    /// so even one VC without avoidance has no cycle; 6-rings close them.
-    fn report(extra: &str) -> CdgReport {
-        let text = format!("[topology]\nshape = [6, 6]\n{extra}");
-        let (_, p) = load_str(&text, None, &[]).unwrap();
-        check(&Routing::new(&p, &Torus::from_params(&p), 1), 1)
-    }
-
-    #[test]
-    fn dateline_is_acyclic() {
-        assert!(report("").is_safe());
-        assert!(report("[routing]\ndeadlock_avoidance = \"dateline-entry\"\n").is_safe());
-    }
-
-    #[test]
-    fn one_vc_without_bubble_has_a_ring_cycle() {
-        let r =
-            report("[router]\nvirtual_channels = 1\n[routing]\ndeadlock_avoidance = \"none\"\n");
-        let c = r.cycle.expect("a cycle");
-        assert!(c.len() >= 5, "{c:?}");
-    }
-
-    #[test]
-    fn bubble_with_one_vc_is_acyclic() {
-        assert!(
-            report("[router]\nvirtual_channels = 1\n[routing]\ndeadlock_avoidance = \"bubble\"\n")
-                .is_safe()
-        );
-    }
-
-    #[test]
-    fn two_vcs_without_avoidance_still_cycle() {
-        assert!(
-            report("[routing]\ndeadlock_avoidance = \"none\"\n")
-                .cycle
-                .is_some()
-        );
-    }
+    use crate::routing::Routing;
 
     #[test]
     fn incremental_graph_refuses_a_closing_path() {
