@@ -652,8 +652,9 @@ impl Params {
             return Err(ConfigError::new(
                 "router.virtual_channels",
                 format!(
-                    "node programs use {classes} virtual subnetworks (requests, responses) of at least {per_class} VC(s) each; {} VCs cannot be split so",
-                    p.vcs
+                    "node programs use {classes} virtual subnetworks (requests, responses) of at least {per_class} VC(s) each; {} VCs cannot be split so (try --set router.virtual_channels={})",
+                    p.vcs,
+                    classes * per_class
                 ),
             ));
         }
