@@ -195,6 +195,53 @@ fn processes(_: &Command) -> Result<Par, String> {
     Ok(Par::serial())
 }
 
+/// The run's partitioning as asked for, or as close as the torus allows, with a
+/// one-line note on stderr (rank 0 only) when it differs from what was asked: the
+/// torus is cut into slabs of its longest dimension, so it has at most that many
+/// partitions, and a thread without a partition has nothing to do.
+pub fn run_options(
+    params: &Params,
+    check: bool,
+    threads: usize,
+    partitions: Option<usize>,
+    par: &Par,
+    quiet: bool,
+) -> Result<RunOptions, String> {
+    if threads == 0 || partitions == Some(0) {
+        return Err("--threads and --partitions must be at least 1".into());
+    }
+    let asked = partitions.unwrap_or(threads * par.size());
+    let longest = params.shape.iter().copied().max().unwrap_or(1);
+    let shape = params
+        .shape
+        .iter()
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join("x");
+    let parts = asked.min(longest).max(par.size());
+    if !quiet && par.is_root() {
+        if asked > longest {
+            eprintln!(
+                "torsim: note: {asked} partitions asked for, but a {shape} torus splits into at most {longest} (slabs of its longest dimension); running {parts}"
+            );
+        }
+        let per_rank = parts.div_ceil(par.size());
+        if threads > per_rank {
+            eprintln!(
+                "torsim: note: {threads} threads per process but only {per_rank} partition(s) each; {} thread(s) will idle",
+                threads - per_rank
+            );
+        }
+    }
+    // The engine applies the same cap; `asked` is passed on so that a sweep over
+    // shapes splits every point as far as it can.
+    Ok(RunOptions {
+        check,
+        partitions: asked,
+        threads,
+    })
+}
+
 fn write_file(path: &Path, text: &str) -> Result<(), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -214,20 +261,20 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             json,
             skip_deadlock_check,
         } => {
-            let (config, params) = par.agree(load(&cfg))?;
+            let (mut config, params) = par.agree(load(&cfg))?;
+            // The config's name describes the file; overrides may have changed what it
+            // names (the shape, the routing), so the title and the result say so.
+            if let Some(name) = &config.name
+                && !cfg.set.is_empty()
+            {
+                config.name = Some(format!("{name}, with --set {}", cfg.set.join(" --set ")));
+            }
             par.same_everywhere(
                 "config",
                 &serde_json::to_vec(&config).map_err(|e| e.to_string())?,
             )?;
-            if threads == 0 || partitions == Some(0) {
-                return Err("--threads and --partitions must be at least 1".into());
-            }
+            let opts = run_options(&params, check, threads, partitions, par, false)?;
             if let Some(file) = &config.workload.program {
-                let opts = RunOptions {
-                    check,
-                    partitions: partitions.unwrap_or(threads * par.size()),
-                    threads,
-                };
                 return program::run(
                     &cfg,
                     &config,
@@ -254,14 +301,6 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                     pb.set_length(total.max(pr.cycle));
                     pb.set_position(pr.cycle);
                 }
-            };
-            if threads == 0 || partitions == Some(0) {
-                return Err("--threads and --partitions must be at least 1".into());
-            }
-            let opts = RunOptions {
-                check,
-                partitions: partitions.unwrap_or(threads * par.size()),
-                threads,
             };
             let outcome = run_synthetic_on(
                 &params,

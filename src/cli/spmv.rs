@@ -249,7 +249,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
         "simulated_iterations": 1,
         "note": "one exchange is simulated per point; every iteration moves the same data, so times for all iterations are that exchange times the iteration count",
         "points": points,
-        "config": config,
+        "config": torsim::config::resolved_json(&config, &base),
     });
     print_table(&points, iterations);
     let stem = a.name.clone().unwrap_or_else(|| {

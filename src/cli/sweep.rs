@@ -14,7 +14,6 @@ use clap::Args;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use torsim::config::{self, Config, Params};
-use torsim::engine::sim::RunOptions;
 use torsim::experiment::run::{check_routing, run_synthetic_on};
 use torsim::report;
 
@@ -276,13 +275,10 @@ pub fn run(a: SweepArgs, par: &Par) -> Result<(), String> {
     } else {
         None
     };
-    if a.threads == 0 || a.partitions == Some(0) {
-        return Err("--threads and --partitions must be at least 1".into());
-    }
-    let opts = RunOptions {
-        check: false,
-        partitions: a.partitions.unwrap_or(a.threads * par.size()),
-        threads: a.threads,
+    // Every point is split the same way; a note names a cap once, for the first point.
+    let opts = match points.first() {
+        Some(pt) => super::run_options(&pt.params, false, a.threads, a.partitions, par, false)?,
+        None => return Err("the sweep has no points".into()),
     };
     let mut rows: Vec<(String, Value, bool)> = Vec::with_capacity(n);
     let mut first_mean = None;
