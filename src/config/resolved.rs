@@ -25,10 +25,10 @@ pub fn resolved_json(c: &Config, p: &Params) -> Value {
             n.insert("link_bandwidth".into(), json!("1 flit/cycle"));
         }
     }
-    if let Some(Value::Object(r)) = root.get_mut("router") {
-        if r.get("timeout").is_none_or(Value::is_null) {
-            r.insert("timeout".into(), json!("none"));
-        }
+    if let Some(Value::Object(r)) = root.get_mut("router")
+        && r.get("timeout").is_none_or(Value::is_null)
+    {
+        r.insert("timeout".into(), json!("none"));
     }
     if let Some(Value::Object(r)) = root.get_mut("routing") {
         if uses_direction_order(p) {
@@ -38,11 +38,11 @@ pub fn resolved_json(c: &Config, p: &Params) -> Value {
             r.remove("direction_order");
         }
     }
-    if let Some(Value::Object(t)) = root.get_mut("traffic") {
-        if p.pattern == Pattern::Hotspot {
-            t.insert("hotspot_nodes".into(), json!(p.hotspot_nodes));
-            t.insert("hotspot_fraction".into(), json!(p.hotspot_fraction));
-        }
+    if let Some(Value::Object(t)) = root.get_mut("traffic")
+        && p.pattern == Pattern::Hotspot
+    {
+        t.insert("hotspot_nodes".into(), json!(p.hotspot_nodes));
+        t.insert("hotspot_fraction".into(), json!(p.hotspot_fraction));
     }
     let pcie_configured = c.node.pcie.rate.is_some() || c.node.pcie.generation.is_some();
     let pcie_rate = if pcie_configured {
@@ -50,22 +50,22 @@ pub fn resolved_json(c: &Config, p: &Params) -> Value {
     } else {
         "unlimited".to_string()
     };
-    if let Some(Value::Object(node)) = root.get_mut("node") {
-        if let Some(Value::Object(pcie)) = node.get_mut("pcie") {
-            if pcie.get("rate").is_none_or(Value::is_null) {
-                pcie.insert("rate".into(), json!(pcie_rate));
-            }
-            for k in ["generation", "lanes"] {
-                if pcie.get(k).is_some_and(Value::is_null) {
-                    pcie.insert(k.into(), json!("none"));
-                }
+    if let Some(Value::Object(node)) = root.get_mut("node")
+        && let Some(Value::Object(pcie)) = node.get_mut("pcie")
+    {
+        if pcie.get("rate").is_none_or(Value::is_null) {
+            pcie.insert("rate".into(), json!(pcie_rate));
+        }
+        for k in ["generation", "lanes"] {
+            if pcie.get(k).is_some_and(Value::is_null) {
+                pcie.insert(k.into(), json!("none"));
             }
         }
     }
-    if let Some(Value::Object(w)) = root.get_mut("workload") {
-        if w.get("program").is_none_or(Value::is_null) {
-            w.insert("program".into(), json!("none"));
-        }
+    if let Some(Value::Object(w)) = root.get_mut("workload")
+        && w.get("program").is_none_or(Value::is_null)
+    {
+        w.insert("program".into(), json!("none"));
     }
     if root.get("name").is_some_and(Value::is_null) {
         root.remove("name");
