@@ -182,6 +182,28 @@ fn processes(cmd: &Command) -> Result<Par, String> {
     }
 }
 
+/// `path` without `dir/..` detours (`validation/../configs/x.toml` is
+/// `configs/x.toml`), for messages; purely lexical, like the path the user would write.
+fn tidy_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
 /// Whether `path` is a validation reference (it has `[[metric]]` entries).
 fn is_reference(path: &Path) -> bool {
     std::fs::read_to_string(path)
@@ -457,7 +479,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             let r = validate::Reference::load(&rpath)?;
             let cpath = match (config, &r.config) {
                 (Some(c), _) => c,
-                (None, Some(c)) => rpath.parent().unwrap_or(Path::new(".")).join(c),
+                (None, Some(c)) => tidy_path(&rpath.parent().unwrap_or(Path::new(".")).join(c)),
                 (None, None) => {
                     return Err(format!("{}: names no config; give one", rpath.display()));
                 }
