@@ -141,12 +141,11 @@ fn commands(b: &Block) -> (Vec<Cmd>, Vec<String>) {
         if quick.is_some() {
             entry.2 = quick;
         }
-        if !cont {
-            if let Some((line, text, quick)) = pending.take()
-                && !text.is_empty()
-            {
-                cmds.push(Cmd { line, text, quick });
-            }
+        if !cont
+            && let Some((line, text, quick)) = pending.take()
+            && !text.is_empty()
+        {
+            cmds.push(Cmd { line, text, quick });
         }
     }
     (cmds, writes)

@@ -67,7 +67,8 @@ enum Command {
         #[arg(long, hide = true)]
         skip_deadlock_check: bool,
     },
-    /// Run a parameter sweep; writes a CSV, a JSON array of results and an SVG latency-vs-load plot.
+    /// Run a parameter sweep; writes a CSV, a JSON array of results, and SVG plots of latency
+    /// and of accepted against offered throughput.
     Sweep(sweep::SweepArgs),
     /// Print the torus geometry: nodes, hop counts, diameter, bisection.
     Topology {
@@ -283,14 +284,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             json,
             skip_deadlock_check,
         } => {
-            let (mut config, params) = par.agree(load(&cfg))?;
-            // The config's name describes the file; overrides may have changed what it
-            // names (the shape, the routing), so the title and the result say so.
-            if let Some(name) = &config.name
-                && !cfg.set.is_empty()
-            {
-                config.name = Some(format!("{name}, with --set {}", cfg.set.join(" --set ")));
-            }
+            let (config, params) = par.agree(load(&cfg))?;
             par.same_everywhere(
                 "config",
                 &serde_json::to_vec(&config).map_err(|e| e.to_string())?,
@@ -362,7 +356,15 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
             } else {
-                print!("{}", report::summary(&config, &params, &outcome, &v));
+                // The config's name describes the file; overrides may have changed what
+                // it names (the shape, the routing), so the summary's title says so.
+                let mut titled = config.clone();
+                if let Some(name) = &config.name
+                    && !cfg.set.is_empty()
+                {
+                    titled.name = Some(format!("{name}, with --set {}", cfg.set.join(" --set ")));
+                }
+                print!("{}", report::summary(&titled, &params, &outcome, &v));
                 if outcome.saturated {
                     eprintln!(
                         "torsim: warning: the network is saturated at this load; latency figures cover only the packets that drained"

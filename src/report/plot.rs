@@ -95,6 +95,34 @@ fn category_label(cats: &[String], x: f64) -> String {
     }
 }
 
+/// Draws the series as lines with point markers; earlier series are drawn wider, so a
+/// series that coincides with a later one (packet and network latency at low load)
+/// still shows as a border around it.
+fn draw_series<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    series: &[Series],
+    e: &dyn Fn(&dyn std::fmt::Display) -> String,
+) -> Result<(), String> {
+    let n = series.len();
+    for (i, (_, s)) in series.iter().enumerate() {
+        let c = color(i);
+        let wider = (n - 1 - i).min(3) as u32;
+        chart
+            .draw_series(LineSeries::new(
+                s.iter().copied(),
+                c.stroke_width(2 + 2 * wider),
+            ))
+            .map_err(|x| e(&x))?;
+        chart
+            .draw_series(
+                s.iter()
+                    .map(|&p| Circle::new(p, 3 + 2 * wider as i32, c.filled())),
+            )
+            .map_err(|x| e(&x))?;
+    }
+    Ok(())
+}
+
 /// Tick positions for a log axis over [lo, hi]: 1-2-5 per decade, or whole decades
 /// when that would be too many.
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
@@ -221,15 +249,7 @@ pub fn line_plot(
             ))
             .map_err(|x| e(&x))?;
     }
-    for (i, (_, s)) in series.iter().enumerate() {
-        let c = color(i);
-        chart
-            .draw_series(LineSeries::new(s.iter().copied(), c.stroke_width(2)))
-            .map_err(|x| e(&x))?;
-        chart
-            .draw_series(s.iter().map(|&p| Circle::new(p, 3, c.filled())))
-            .map_err(|x| e(&x))?;
-    }
+    draw_series(&mut chart, series, &e)?;
     root.present().map_err(|x| e(&x))?;
     Ok(())
 }
@@ -307,15 +327,7 @@ pub fn log_log_plot(
             ))
             .map_err(|x| e(&x))?;
     }
-    for (i, (_, s)) in series.iter().enumerate() {
-        let c = color(i);
-        chart
-            .draw_series(LineSeries::new(s.iter().copied(), c.stroke_width(2)))
-            .map_err(|x| e(&x))?;
-        chart
-            .draw_series(s.iter().map(|&p| Circle::new(p, 3, c.filled())))
-            .map_err(|x| e(&x))?;
-    }
+    draw_series(&mut chart, series, &e)?;
     root.present().map_err(|x| e(&x))?;
     Ok(())
 }
