@@ -22,18 +22,6 @@ const COMMON: &[&str] = &[
     "traffic.injection_rate=0.1",
 ];
 
-/// Extra overrides a config needs before its synthetic run is valid.
-fn extra(stem: &str) -> &'static [&'static str] {
-    match stem {
-        // These configs are tuned for node programs (SHMEM puts, SpMV): their 24-byte
-        // header does not fit the 1-flit synthetic packet they ship with, so `torsim run`
-        // rejects them as they are. 4 flits hold the header plus payload for both the
-        // 16-byte (ASIC) and the 8-byte (prototype) flit.
-        "asic-3d" | "asic-3x3" | "asic-4d" | "prototype-3x3" => &["traffic.packet_flits=4"],
-        _ => &[],
-    }
-}
-
 /// Top-level keys that depend on the build rather than on the model.
 const BUILD_KEYS: &[&str] = &["torsim_version", "git_revision"];
 
@@ -59,11 +47,8 @@ fn stem(p: &Path) -> String {
 /// The stripped result document of the golden run of `config`.
 fn golden_run(config: &Path) -> Value {
     let stem = stem(config);
-    let overrides: Vec<String> = COMMON
-        .iter()
-        .chain(extra(&stem))
-        .map(|s| s.to_string())
-        .collect();
+    // Every shipped config must run as it is: no per-config overrides here.
+    let overrides: Vec<String> = COMMON.iter().map(|s| s.to_string()).collect();
     let (c, p) = load(config, &overrides).unwrap_or_else(|e| panic!("{stem}: {e}"));
     let opts = RunOptions {
         check: true,

@@ -150,5 +150,53 @@ fn cli_reports_the_documented_keys() {
             "communication {comm} s beats the bisection bound {bound} s"
         );
     }
-    assert!(dir.path().join("spmv-asic-3d-speedup.svg").exists());
+    // The CSV and plots are named after --out, so runs with different --out files do
+    // not overwrite each other's.
+    for f in ["s-speedup.svg", "s-profile.svg", "s.csv"] {
+        assert!(dir.path().join(f).exists(), "{f} not written");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("s.csv")).unwrap();
+    assert!(csv.starts_with("algorithm,dims,nodes,"), "{csv}");
+}
+
+/// A node count too small for the requested dimensions is skipped with a note, not run
+/// on fewer dimensions.
+#[test]
+fn too_few_nodes_for_the_dimensions_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.json");
+    let r = std::process::Command::new(env!("CARGO_BIN_EXE_torsim"))
+        .args([
+            "spmv",
+            "configs/asic-4d.toml",
+            "--nodes",
+            "8,16",
+            "--dims",
+            "3,4",
+            "--n",
+            "20000",
+            "--d",
+            "4",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--out-dir")
+        .arg(dir.path())
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("8 nodes cannot form a 4D torus"), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let dims: Vec<(u64, u64)> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["dims"].as_u64().unwrap(), p["nodes"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(dims, [(3, 8), (3, 16), (4, 16)]);
+    assert_eq!(v["skipped_points"][0]["nodes"], 8);
 }

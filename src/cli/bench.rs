@@ -282,7 +282,7 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
                 .collect()
         };
         // The model is deterministic: every repeat must simulate the same thing.
-        let sig = |d: &Value| (u(d, &["run", "cycles"]), u(d, &["run", "events"]));
+        let sig = |d: &Value| (u(d, &["run", "cycles"]), u(d, &["performance", "events"]));
         if docs.iter().any(|d| sig(d) != sig(&docs[0])) {
             eprintln!(
                 "torsim: warning: bench case {}: repeats simulated different cycle/event counts; the run is not deterministic",
@@ -294,7 +294,7 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             case,
             nodes: params.shape.iter().product(),
             cycles: u(d0, &["run", "cycles"]).unwrap_or(0),
-            events: u(d0, &["run", "events"]).unwrap_or(0),
+            events: u(d0, &["performance", "events"]).unwrap_or(0),
             flit_hops: u(d0, &["flit_hops"]).unwrap_or(0),
             wall: median(f("wall_seconds")),
             router_cycles_per_s: median(f("router_cycles_per_second")),

@@ -68,7 +68,8 @@ enum Command {
         #[arg(long, hide = true)]
         skip_deadlock_check: bool,
     },
-    /// Run a parameter sweep; writes a CSV, a JSON array of results and an SVG latency-vs-load plot.
+    /// Run a parameter sweep; writes a CSV, a JSON array of results, and SVG plots of latency
+    /// and of accepted against offered throughput.
     Sweep(sweep::SweepArgs),
     /// Print the torus geometry: nodes, hop counts, diameter, bisection.
     Topology {
@@ -183,6 +184,28 @@ fn processes(cmd: &Command) -> Result<Par, String> {
     }
 }
 
+/// `path` without `dir/..` detours (`validation/../configs/x.toml` is
+/// `configs/x.toml`), for messages; purely lexical, like the path the user would write.
+fn tidy_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
 /// Whether `path` is a validation reference (it has `[[metric]]` entries).
 fn is_reference(path: &Path) -> bool {
     std::fs::read_to_string(path)
@@ -203,6 +226,53 @@ fn processes(_: &Command) -> Result<Par, String> {
         ));
     }
     Ok(Par::serial())
+}
+
+/// The run's partitioning as asked for, or as close as the torus allows, with a
+/// one-line note on stderr (rank 0 only) when it differs from what was asked: the
+/// torus is cut into slabs of its longest dimension, so it has at most that many
+/// partitions, and a thread without a partition has nothing to do.
+pub fn run_options(
+    params: &Params,
+    check: bool,
+    threads: usize,
+    partitions: Option<usize>,
+    par: &Par,
+    quiet: bool,
+) -> Result<RunOptions, String> {
+    if threads == 0 || partitions == Some(0) {
+        return Err("--threads and --partitions must be at least 1".into());
+    }
+    let asked = partitions.unwrap_or(threads * par.size());
+    let longest = params.shape.iter().copied().max().unwrap_or(1);
+    let shape = params
+        .shape
+        .iter()
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join("x");
+    let parts = asked.min(longest).max(par.size());
+    if !quiet && par.is_root() {
+        if asked > longest {
+            eprintln!(
+                "torsim: note: {asked} partitions asked for, but a {shape} torus splits into at most {longest} (slabs of its longest dimension); running {parts}"
+            );
+        }
+        let per_rank = parts.div_ceil(par.size());
+        if threads > per_rank {
+            eprintln!(
+                "torsim: note: {threads} threads per process but only {per_rank} partition(s) each; {} thread(s) will idle",
+                threads - per_rank
+            );
+        }
+    }
+    // The engine applies the same cap; `asked` is passed on so that a sweep over
+    // shapes splits every point as far as it can.
+    Ok(RunOptions {
+        check,
+        partitions: asked,
+        threads,
+    })
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), String> {
@@ -229,15 +299,8 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                 "config",
                 &serde_json::to_vec(&config).map_err(|e| e.to_string())?,
             )?;
-            if threads == 0 || partitions == Some(0) {
-                return Err("--threads and --partitions must be at least 1".into());
-            }
+            let opts = run_options(&params, check, threads, partitions, par, false)?;
             if let Some(file) = &config.workload.program {
-                let opts = RunOptions {
-                    check,
-                    partitions: partitions.unwrap_or(threads * par.size()),
-                    threads,
-                };
                 return program::run(
                     &cfg,
                     &config,
@@ -264,14 +327,6 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                     pb.set_length(total.max(pr.cycle));
                     pb.set_position(pr.cycle);
                 }
-            };
-            if threads == 0 || partitions == Some(0) {
-                return Err("--threads and --partitions must be at least 1".into());
-            }
-            let opts = RunOptions {
-                check,
-                partitions: partitions.unwrap_or(threads * par.size()),
-                threads,
             };
             let outcome = run_synthetic_on(
                 &params,
@@ -311,7 +366,15 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
             } else {
-                print!("{}", report::summary(&config, &params, &outcome, &v));
+                // The config's name describes the file; overrides may have changed what
+                // it names (the shape, the routing), so the summary's title says so.
+                let mut titled = config.clone();
+                if let Some(name) = &config.name
+                    && !cfg.set.is_empty()
+                {
+                    titled.name = Some(format!("{name}, with --set {}", cfg.set.join(" --set ")));
+                }
+                print!("{}", report::summary(&titled, &params, &outcome, &v));
                 if outcome.saturated {
                     eprintln!(
                         "torsim: warning: the network is saturated at this load; latency figures cover only the packets that drained"
@@ -428,7 +491,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             let r = validate::Reference::load(&rpath)?;
             let cpath = match (config, &r.config) {
                 (Some(c), _) => c,
-                (None, Some(c)) => rpath.parent().unwrap_or(Path::new(".")).join(c),
+                (None, Some(c)) => tidy_path(&rpath.parent().unwrap_or(Path::new(".")).join(c)),
                 (None, None) => {
                     return Err(format!("{}: names no config; give one", rpath.display()));
                 }

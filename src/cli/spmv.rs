@@ -21,7 +21,7 @@ use torsim::topology::Torus;
 pub struct SpmvArgs {
     #[command(flatten)]
     cfg: ConfigArgs,
-    /// SpMV parameters file (a `[spmv]` table, e.g. traffic/spmv-alltoall.toml); flags
+    /// SpMV parameters file (a `[spmv]` table, e.g. traffic/spmv-paper.toml); flags
     /// below override it.
     #[arg(long)]
     workload: Option<PathBuf>,
@@ -156,6 +156,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
     let total_points = (nodes.len() * algs.len() * dims_list.len()) as u64;
     let pb = progress_bar(total_points, "spmv");
     let mut points: Vec<Value> = Vec::new();
+    let mut skipped: Vec<Value> = Vec::new();
     let runs: Vec<(usize, Algorithm)> = dims_list
         .iter()
         .flat_map(|&d| algs.iter().map(move |&a| (d, a)))
@@ -169,6 +170,28 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             let shape = balanced_shape(p, dims);
             if shape.is_empty() {
                 return Err(format!("{p} nodes cannot form a torus"));
+            }
+            if shape.len() < dims {
+                // A ring needs at least 2 nodes: fewer than 2^dims nodes (or a prime
+                // count) cannot span every dimension. Say so instead of running the
+                // point on fewer dimensions than asked for.
+                let msg = format!(
+                    "torsim: note: {p} nodes cannot form a {dims}D torus (shape {}); point skipped",
+                    shape
+                        .iter()
+                        .map(|k| k.to_string())
+                        .collect::<Vec<_>>()
+                        .join("x")
+                );
+                match &pb {
+                    Some(pb) => pb.suspend(|| eprintln!("{msg}")),
+                    None => eprintln!("{msg}"),
+                }
+                skipped.push(json!({"algorithm": alg.name(), "dims": dims, "nodes": p}));
+                if let Some(pb) = &pb {
+                    pb.inc(1);
+                }
+                continue;
             }
             let mut set = a.cfg.set.clone();
             set.push(format!("topology.shape={shape:?}"));
@@ -276,18 +299,28 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
         "simulated_iterations": 1,
         "note": "one exchange is simulated per point; every iteration moves the same data, so times for all iterations are that exchange times the iteration count",
         "points": points,
-        "config": config,
+        "skipped_points": skipped,
+        "config": torsim::config::resolved_json(&config, &base),
     });
     print_table(&points, iterations);
-    let stem = a.name.clone().unwrap_or_else(|| {
-        format!(
+    if points.is_empty() {
+        return Err("no node count fits the requested dimensions; nothing was run".into());
+    }
+    // Outputs are named after --name, else after --out (so two runs with different
+    // --out files never overwrite each other's CSV and plots), else after the config.
+    let stem = a.name.clone().unwrap_or_else(|| match &a.out {
+        Some(out) => out
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "spmv".into()),
+        None => format!(
             "spmv-{}",
             a.cfg
                 .config
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default()
-        )
+        ),
     });
     if let Some(out) = &a.out {
         write_file(
@@ -326,8 +359,9 @@ fn link_payload_bytes_per_second(p: &torsim::config::Params) -> f64 {
 
 fn print_table(points: &[Value], iterations: u64) {
     println!(
-        "{:<18} {:>6} {:>12} {:>14} {:>14} {:>14} {:>10} {:>9} {:>12}",
+        "{:<18} {:>4} {:>6} {:>12} {:>14} {:>14} {:>14} {:>10} {:>9} {:>12}",
         "algorithm",
+        "dims",
         "nodes",
         "shape",
         "comm s/iter",
@@ -343,9 +377,10 @@ fn print_table(points: &[Value], iterations: u64) {
             .map(|a| a.iter().map(|x| x.to_string()).collect())
             .unwrap_or_default();
         println!(
-            "{:<18} {:>6} {:>12} {:>14.6e} {:>14.6e} {:>14.4} {:>10.2} {:>9.1} {:>12}",
+            "{:<18} {:>4} {:>6} {:>12} {:>14.6e} {:>14.6e} {:>14.4} {:>10.2} {:>9.1} {:>12}",
             v["algorithm"].as_str().unwrap_or(""),
-            v["nodes"],
+            v["dims"].as_u64().unwrap_or(0),
+            v["nodes"].as_u64().unwrap_or(0),
             shape.join("x"),
             v["comm_seconds_per_iteration"].as_f64().unwrap_or(0.0),
             v["compute_seconds_per_iteration"].as_f64().unwrap_or(0.0),
@@ -363,7 +398,7 @@ fn print_table(points: &[Value], iterations: u64) {
 fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut csv = String::from(
-        "algorithm,nodes,shape,comm_seconds_per_iteration,compute_seconds_per_iteration,total_seconds_per_iteration,gflops,speedup,bisection_bound_seconds_per_iteration\n",
+        "algorithm,dims,nodes,live_nodes,shape,comm_seconds_per_iteration,compute_seconds_per_iteration,total_seconds_per_iteration,gflops,speedup,bisection_bound_seconds_per_iteration\n",
     );
     for v in points {
         let shape: Vec<String> = v["shape"]
@@ -371,9 +406,11 @@ fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String>
             .map(|a| a.iter().map(|x| x.to_string()).collect())
             .unwrap_or_default();
         csv += &format!(
-            "{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
             v["algorithm"].as_str().unwrap_or(""),
+            v["dims"],
             v["nodes"],
+            v["live_nodes"],
             shape.join("x"),
             v["comm_seconds_per_iteration"],
             v["compute_seconds_per_iteration"],
@@ -387,7 +424,7 @@ fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String>
     }
     let csv_path = dir.join(format!("{stem}.csv"));
     write_file(&csv_path, &csv)?;
-    // One speedup series per (algorithm, dimensions), in the order they ran.
+    // One series per (algorithm, dimensions), in the order they ran.
     let mut keys: Vec<(String, u64)> = Vec::new();
     for v in points {
         let k = (
@@ -401,6 +438,7 @@ fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String>
     let of = |v: &Value, (a, d): &(String, u64)| {
         v["algorithm"].as_str() == Some(a.as_str()) && v["dims"].as_u64() == Some(*d)
     };
+    let label = |(a, d): &(String, u64)| format!("{a}, {d}D");
     let series: Vec<(String, Vec<(f64, f64)>)> = keys
         .iter()
         .map(|k| {
@@ -414,35 +452,51 @@ fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String>
                     )
                 })
                 .collect();
-            (format!("{} {}D", k.0, k.1), pts)
+            (label(k), pts)
         })
         .collect();
+    // Ideal speedup: p nodes are p times as fast as one.
+    let (lo, hi) = points
+        .iter()
+        .filter_map(|v| v["nodes"].as_f64())
+        .fold((f64::MAX, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
+    let ideal = (
+        "ideal (speedup = nodes)".to_string(),
+        vec![(lo, lo), (hi, hi)],
+    );
     let sp = dir.join(format!("{stem}-speedup.svg"));
     plot::log_log_plot(
         &sp,
-        "SpMV speedup",
+        "SpMV speedup over one node",
         "nodes",
-        "speedup over one node",
+        "speedup",
         &series,
+        Some(&ideal),
     )?;
-    let first = keys.first().cloned().unwrap_or_default();
-    let pts: Vec<&Value> = points.iter().filter(|v| of(v, &first)).collect();
-    let cats: Vec<String> = pts.iter().map(|v| v["nodes"].to_string()).collect();
-    let comp: Vec<f64> = pts
+    let panels: Vec<plot::BarPanel> = keys
         .iter()
-        .map(|v| v["compute_seconds_per_iteration"].as_f64().unwrap_or(0.0))
-        .collect();
-    let comm: Vec<f64> = pts
-        .iter()
-        .map(|v| v["comm_seconds_per_iteration"].as_f64().unwrap_or(0.0))
+        .map(|k| {
+            let pts: Vec<&Value> = points.iter().filter(|v| of(v, k)).collect();
+            let get = |key: &str| -> Vec<f64> {
+                pts.iter().map(|v| v[key].as_f64().unwrap_or(0.0)).collect()
+            };
+            plot::BarPanel {
+                title: label(k),
+                categories: pts.iter().map(|v| v["nodes"].to_string()).collect(),
+                parts: vec![
+                    ("compute".into(), get("compute_seconds_per_iteration")),
+                    ("communication".into(), get("comm_seconds_per_iteration")),
+                ],
+            }
+        })
         .collect();
     let pf = dir.join(format!("{stem}-profile.svg"));
-    plot::stacked_bars(
+    plot::stacked_bar_panels(
         &pf,
-        &format!("SpMV time per iteration ({} {}D)", first.0, first.1),
-        "seconds per iteration",
-        &cats,
-        &[("compute".into(), comp), ("communication".into(), comm)],
+        "SpMV time per iteration",
+        "time per iteration",
+        "nodes",
+        &panels,
     )?;
     eprintln!(
         "wrote {}, {}, {}",

@@ -14,7 +14,6 @@ use clap::Args;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use torsim::config::{self, Config, Params};
-use torsim::engine::sim::RunOptions;
 use torsim::experiment::run::{check_routing, run_synthetic_on};
 use torsim::report;
 
@@ -184,6 +183,7 @@ const CSV_COLUMNS: &[&str] = &[
     "latency_mean_ns",
     "avg_hops",
     "saturated",
+    "past_saturation",
     "cycles",
     "wall_seconds",
 ];
@@ -217,6 +217,7 @@ fn csv(key: &str, rows: &[(String, Value, bool)]) -> String {
         }
         f.push(num(v, &["latency_ns", "mean"]).to_string());
         f.push(num(v, &["avg_hops"]).to_string());
+        f.push(v["run"]["saturated"].as_bool().unwrap_or(false).to_string());
         f.push(saturated.to_string());
         f.push(v["run"]["cycles"].as_u64().unwrap_or(0).to_string());
         f.push(num(v, &["performance", "wall_seconds"]).to_string());
@@ -276,13 +277,10 @@ pub fn run(a: SweepArgs, par: &Par) -> Result<(), String> {
     } else {
         None
     };
-    if a.threads == 0 || a.partitions == Some(0) {
-        return Err("--threads and --partitions must be at least 1".into());
-    }
-    let opts = RunOptions {
-        check: false,
-        partitions: a.partitions.unwrap_or(a.threads * par.size()),
-        threads: a.threads,
+    // Every point is split the same way; a note names a cap once, for the first point.
+    let opts = match points.first() {
+        Some(pt) => super::run_options(&pt.params, false, a.threads, a.partitions, par, false)?,
+        None => return Err("the sweep has no points".into()),
     };
     let mut rows: Vec<(String, Value, bool)> = Vec::with_capacity(n);
     let mut first_mean = None;
@@ -329,8 +327,8 @@ pub fn run(a: SweepArgs, par: &Par) -> Result<(), String> {
                 json!({
                     "key": sweep.key,
                     "value": pt.value,
-                    "saturated": saturated,
-                    "saturation_reason": reason,
+                    "past_saturation": saturated,
+                    "past_saturation_reason": reason,
                 }),
             );
         }
@@ -382,7 +380,8 @@ pub fn run(a: SweepArgs, par: &Par) -> Result<(), String> {
     let dir = &a.out_dir;
     let csv_path = dir.join(format!("{name}.csv"));
     let json_path = dir.join(format!("{name}.json"));
-    let svg_path = dir.join(format!("{name}.svg"));
+    let svg_path = dir.join(format!("{name}-latency.svg"));
+    let tput_path = dir.join(format!("{name}-throughput.svg"));
     let docs: Vec<&Value> = rows.iter().map(|r| &r.1).collect();
     let written = write_file(&csv_path, &csv(&sweep.key, &rows))
         .and_then(|()| {
@@ -393,7 +392,7 @@ pub fn run(a: SweepArgs, par: &Par) -> Result<(), String> {
         })
         .and_then(|()| {
             plot(
-                &svg_path,
+                [&svg_path, &tput_path],
                 &sweep.key,
                 &points[0].config,
                 &a.cfg.config,
@@ -410,51 +409,57 @@ pub fn run(a: SweepArgs, par: &Par) -> Result<(), String> {
     eprintln!("wrote {}", json_path.display());
     if plotted {
         eprintln!("wrote {}", svg_path.display());
+        eprintln!("wrote {}", tput_path.display());
     }
     Ok(())
 }
 
-/// Writes the latency-vs-load plot; returns false (with a note) when there is nothing
-/// sensible to plot.
+/// Writes the latency plot and the throughput plot (accepted against offered load,
+/// beside the ideal accepted = offered); returns false (with a note) when there is
+/// nothing to plot.
 ///
-/// Points flagged saturated are left out: their latency covers only the packets that
-/// drained and is typically orders of magnitude above the rest, which would flatten
-/// the interesting part of the curve. The CSV and JSON keep them.
+/// The latency plot leaves out points past saturation: their latency covers only the
+/// packets that drained and is typically orders of magnitude above the rest, which
+/// would flatten the interesting part of the curve. The throughput plot keeps every
+/// point (throughput past saturation is what it is for); the CSV and JSON keep all.
+/// A key with non-numeric values (a pattern, a routing algorithm) is plotted on a
+/// categorical axis in the order swept.
 fn plot(
-    path: &Path,
+    paths: [&Path; 2],
     key: &str,
     config: &Config,
     config_path: &Path,
     rows: &[(String, Value, bool)],
 ) -> Result<bool, String> {
     let by_load = key == "traffic.injection_rate";
-    let mut lat = Vec::new();
-    let mut net = Vec::new();
-    for (value, v, saturated) in rows {
-        if *saturated {
-            continue;
-        }
-        let x = if by_load {
+    let numeric: Option<Vec<f64>> = rows
+        .iter()
+        .map(|(value, _, _)| value.parse::<f64>().ok().filter(|x| x.is_finite()))
+        .collect();
+    let categories = if by_load || numeric.is_some() {
+        None
+    } else {
+        Some(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())
+    };
+    let x_of = |i: usize, v: &Value| -> f64 {
+        if by_load {
             num(v, &["traffic", "offered_flits_per_node_cycle"])
         } else {
-            match value.parse::<f64>() {
-                Ok(x) if x.is_finite() => x,
-                _ => {
-                    eprintln!("torsim: note: `{key}` has non-numeric values; no plot written");
-                    return Ok(false);
-                }
-            }
-        };
-        lat.push((x, num(v, &["latency_cycles", "mean"])));
-        net.push((x, num(v, &["network_latency_cycles", "mean"])));
+            numeric.as_ref().map_or(i as f64, |xs| xs[i])
+        }
+    };
+    let (mut lat, mut net, mut acc, mut off) = (vec![], vec![], vec![], vec![]);
+    for (i, (_, v, past)) in rows.iter().enumerate() {
+        let x = x_of(i, v);
+        acc.push((x, num(v, &["traffic", "accepted_flits_per_node_cycle"])));
+        off.push((x, num(v, &["traffic", "offered_flits_per_node_cycle"])));
+        if !*past {
+            lat.push((x, num(v, &["latency_cycles", "mean"])));
+            net.push((x, num(v, &["network_latency_cycles", "mean"])));
+        }
     }
-    if lat.is_empty() {
-        eprintln!("torsim: note: every point is saturated; no plot written");
+    if rows.is_empty() {
         return Ok(false);
-    }
-    let omitted = rows.len() - lat.len();
-    if omitted > 0 {
-        eprintln!("torsim: note: the plot leaves out {omitted} saturated point(s)");
     }
     let title = config.name.clone().unwrap_or_else(|| {
         config_path
@@ -467,16 +472,56 @@ fn plot(
     } else {
         key.to_string()
     };
+    let omitted = rows.len() - lat.len();
     // The directory exists: the CSV was written there first.
+    if lat.is_empty() {
+        eprintln!("torsim: note: every point is past saturation; no latency plot written");
+    } else {
+        if omitted > 0 {
+            eprintln!(
+                "torsim: note: the latency plot leaves out {omitted} point(s) past saturation"
+            );
+        }
+        report::plot::line_plot(
+            paths[0],
+            &format!("{title}: latency"),
+            &x_label,
+            "mean latency (cycles)",
+            &[
+                ("packet latency".to_string(), lat),
+                ("network latency".to_string(), net),
+            ],
+            &report::plot::LineOptions {
+                reference: None,
+                categories: categories.clone(),
+            },
+        )?;
+    }
+    let (series, reference) = if by_load {
+        let top = off.iter().map(|p| p.0).fold(0.0, f64::max);
+        (
+            vec![("accepted".to_string(), acc)],
+            Some((
+                "accepted = offered".to_string(),
+                vec![(0.0, 0.0), (top, top)],
+            )),
+        )
+    } else {
+        (
+            vec![("accepted".to_string(), acc), ("offered".to_string(), off)],
+            None,
+        )
+    };
     report::plot::line_plot(
-        path,
-        &title,
+        paths[1],
+        &format!("{title}: throughput"),
         &x_label,
-        "mean latency (cycles)",
-        &[
-            ("latency".to_string(), lat),
-            ("network latency".to_string(), net),
-        ],
+        "throughput (flits/node/cycle)",
+        &series,
+        &report::plot::LineOptions {
+            reference,
+            categories,
+        },
     )?;
     Ok(true)
 }
@@ -486,10 +531,17 @@ fn print_table(key: &str, rows: &[(String, Value, bool)]) {
         .len()
         .max(rows.iter().map(|r| r.0.len()).max().unwrap_or(0));
     println!(
-        "{key:>w$}  {:>8} {:>8}  {:>9} {:>7} {:>7}  {:>9}  {:>6}  sat",
+        "{key:>w$}  {:>8} {:>8}  {:>9} {:>7} {:>7}  {:>9}  {:>6}  past saturation",
         "offered", "accepted", "lat mean", "p99", "max", "net mean", "hops"
     );
-    for (value, v, saturated) in rows {
+    for (value, v, past) in rows {
+        let why = if !*past {
+            ""
+        } else if v["run"]["saturated"].as_bool().unwrap_or(false) {
+            "yes (did not drain)"
+        } else {
+            "yes (latency > 10x first)"
+        };
         println!(
             "{value:>w$}  {:>8.4} {:>8.4}  {:>9.2} {:>7} {:>7}  {:>9.2}  {:>6.3}  {}",
             num(v, &["traffic", "offered_flits_per_node_cycle"]),
@@ -499,7 +551,7 @@ fn print_table(key: &str, rows: &[(String, Value, bool)]) {
             num(v, &["latency_cycles", "max"]),
             num(v, &["network_latency_cycles", "mean"]),
             num(v, &["avg_hops"]),
-            if *saturated { "yes" } else { "" }
+            why
         );
     }
 }

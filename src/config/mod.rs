@@ -7,11 +7,13 @@
 
 pub mod faults;
 pub mod params;
+pub mod resolved;
 pub mod schema;
 pub mod spec;
 pub mod units;
 
 pub use params::Params;
+pub use resolved::resolved_json;
 pub use schema::Config;
 
 use std::fmt;

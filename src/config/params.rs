@@ -13,6 +13,11 @@ pub struct LinkRate {
     pub den: u64,
 }
 
+/// Hot-spot target when `traffic.hotspot_nodes` is not given.
+pub const DEFAULT_HOTSPOT_NODE: i64 = 0;
+/// Share of hot-spot packets when `traffic.hotspot_fraction` is not given.
+pub const DEFAULT_HOTSPOT_FRACTION: f64 = 0.1;
+
 #[derive(Clone, Debug)]
 pub struct Params {
     pub shape: Vec<usize>,
@@ -236,6 +241,30 @@ impl Params {
             ));
         }
         let flit_bits = n.flit_bytes as f64 * 8.0;
+        if n.link_encoding != Encoding::None
+            && !matches!(n.link_bandwidth, Some(Rate::BitsPerSecond(_)))
+        {
+            return Err(ConfigError::new(
+                "network.link_encoding",
+                "a line code applies to a line rate in bit/s or B/s (network.link_bandwidth); with a rate in flits per cycle, or none, remove it",
+            ));
+        }
+        let flits_per_cycle = match n.link_bandwidth {
+            None => 1.0,
+            Some(Rate::FlitsPerCycle(f)) => f,
+            Some(Rate::BitsPerSecond(b)) => {
+                b * n.link_encoding.efficiency() / (clock_hz * flit_bits)
+            }
+        };
+        if flits_per_cycle > 1.0 + 1e-9 {
+            return Err(ConfigError::new(
+                "network.link_bandwidth",
+                format!(
+                    "{} flits per cycle: a link moves at most one flit per cycle; raise network.flit_bytes or network.clock, or lower the rate",
+                    super::units::clean_number(flits_per_cycle)
+                ),
+            ));
+        }
         let link_rate = match n.link_bandwidth {
             None => None,
             Some(Rate::FlitsPerCycle(f)) => fraction(f),
@@ -452,8 +481,22 @@ impl Params {
                 "only used with algorithm = \"direction-order\" or \"table\", or adaptive routing with escape = \"direction-order\"; remove it or change the algorithm",
             ));
         }
+        for (key, set) in [
+            ("traffic.hotspot_nodes", t.hotspot_nodes.is_some()),
+            ("traffic.hotspot_fraction", t.hotspot_fraction.is_some()),
+        ] {
+            if set && t.pattern != Pattern::Hotspot {
+                return Err(ConfigError::new(
+                    key,
+                    "only used with traffic.pattern = \"hotspot\"; remove it or change the pattern",
+                ));
+            }
+        }
         let mut hotspot_nodes = Vec::new();
-        for &h in &t.hotspot_nodes {
+        let hot_default = [DEFAULT_HOTSPOT_NODE];
+        let hot_in = t.hotspot_nodes.as_deref().unwrap_or(&hot_default);
+        let hotspot_fraction = t.hotspot_fraction.unwrap_or(DEFAULT_HOTSPOT_FRACTION);
+        for &h in hot_in {
             if h < 0 || h as usize >= nodes {
                 return Err(ConfigError::new(
                     "traffic.hotspot_nodes",
@@ -469,7 +512,7 @@ impl Params {
                     "hotspot traffic needs at least one node",
                 ));
             }
-            if !(0.0..=1.0).contains(&t.hotspot_fraction) {
+            if !(0.0..=1.0).contains(&hotspot_fraction) {
                 return Err(ConfigError::new(
                     "traffic.hotspot_fraction",
                     "expected a fraction in [0, 1]",
@@ -565,7 +608,7 @@ impl Params {
             injection_rate: t.injection_rate,
             packet_flits,
             hotspot_nodes,
-            hotspot_fraction: t.hotspot_fraction,
+            hotspot_fraction,
             include_self: t.include_self,
             injection_delay: t.injection_delay,
             warmup_cycles: s.warmup_cycles,
@@ -652,8 +695,9 @@ impl Params {
             return Err(ConfigError::new(
                 "router.virtual_channels",
                 format!(
-                    "node programs use {classes} virtual subnetworks (requests, responses) of at least {per_class} VC(s) each; {} VCs cannot be split so",
-                    p.vcs
+                    "node programs use {classes} virtual subnetworks (requests, responses) of at least {per_class} VC(s) each; {} VCs cannot be split so (try --set router.virtual_channels={})",
+                    p.vcs,
+                    classes * per_class
                 ),
             ));
         }

@@ -478,7 +478,7 @@ fn default_selection() -> Selection {
 
 /// Failed links and nodes. Routing never uses a failed link; a failed node's router is
 /// down and its PE takes no part.
-#[derive(Clone, Debug, Deserialize, Serialize, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultsConfig {
     /// Failed links as a node's coordinates and a direction, e.g. `"0,1,2 +x"`; a failed
@@ -497,6 +497,20 @@ pub struct FaultsConfig {
     /// Seed of the random draws (independent of the traffic seed).
     #[serde(default = "default_seed")]
     pub seed: u64,
+}
+
+impl Default for FaultsConfig {
+    /// The same defaults as an empty `[faults]` table (seed 1), so the result file
+    /// reports one value whether or not the config has the table.
+    fn default() -> Self {
+        FaultsConfig {
+            links: vec![],
+            nodes: vec![],
+            random_links: 0,
+            random_nodes: 0,
+            seed: default_seed(),
+        }
+    }
 }
 
 fn default_algo() -> RoutingAlgorithm {
@@ -535,12 +549,14 @@ pub struct TrafficConfig {
     /// Packet length in flits, header included (at most 65535).
     #[serde(default = "one_i64")]
     pub packet_flits: i64,
-    /// Hot-spot nodes (for `pattern = "hotspot"`).
-    #[serde(default)]
-    pub hotspot_nodes: Vec<i64>,
-    /// Fraction of packets sent to a hot-spot node; the rest are uniform.
-    #[serde(default = "default_hot_fraction")]
-    pub hotspot_fraction: f64,
+    /// Hot-spot nodes (only with `pattern = "hotspot"`; default: node 0). Optional so
+    /// that setting it under another pattern is refused instead of ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hotspot_nodes: Option<Vec<i64>>,
+    /// Fraction of packets sent to a hot-spot node; the rest are uniform (only with
+    /// `pattern = "hotspot"`; default 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hotspot_fraction: Option<f64>,
     /// Uniform traffic (also the uniform share of `hotspot`) may pick the source itself
     /// as destination; such packets go through the injector and ejector of one router.
     #[serde(default)]
@@ -556,8 +572,8 @@ impl Default for TrafficConfig {
             pattern: default_pattern(),
             injection_rate: default_rate(),
             packet_flits: 1,
-            hotspot_nodes: vec![],
-            hotspot_fraction: default_hot_fraction(),
+            hotspot_nodes: None,
+            hotspot_fraction: None,
             include_self: false,
             injection_delay: 0,
         }
@@ -568,9 +584,6 @@ fn default_pattern() -> Pattern {
     Pattern::Uniform
 }
 fn default_rate() -> f64 {
-    0.1
-}
-fn default_hot_fraction() -> f64 {
     0.1
 }
 
@@ -619,7 +632,7 @@ fn default_watchdog() -> u64 {
 fn ser_display_dur<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Duration::Cycles(c) => s.serialize_u64(*c),
-        Duration::Seconds(x) => s.serialize_str(&format!("{} ns", x * 1e9)),
+        Duration::Seconds(_) => s.serialize_str(&d.to_string()),
     }
 }
 
@@ -631,13 +644,12 @@ fn ser_opt_dur<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok
 }
 
 fn ser_display_freq<S: serde::Serializer>(f: &Frequency, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("{} GHz", f.0 / 1e9))
+    s.serialize_str(&f.to_string())
 }
 
 fn ser_opt_rate<S: serde::Serializer>(r: &Option<Rate>, s: S) -> Result<S::Ok, S::Error> {
     match r {
-        Some(Rate::BitsPerSecond(b)) => s.serialize_str(&format!("{} Gbit/s", b / 1e9)),
-        Some(Rate::FlitsPerCycle(f)) => s.serialize_str(&format!("{f} flit/cycle")),
+        Some(r) => s.serialize_str(&r.to_string()),
         None => s.serialize_none(),
     }
 }

@@ -34,11 +34,68 @@ impl Duration {
     }
 }
 
+/// A number as people write it: at most 12 significant digits, so that the binary
+/// representation error of a unit conversion (`48e-9 * 1e9 = 48.00000000000001`) does
+/// not reach a result file or a message.
+pub fn clean_number(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return format!("{x}");
+    }
+    let rounded: f64 = format!("{x:.11e}").parse().unwrap_or(x);
+    format!("{rounded}")
+}
+
+/// `value` scaled to the largest of `units` (factor, name) it reaches, e.g. 4.8e-8 s
+/// as "48 ns"; the first unit is used below all of them.
+fn scaled(value: f64, units: &[(f64, &str)]) -> String {
+    let (factor, name) = units
+        .iter()
+        .rev()
+        .find(|(f, _)| value >= *f * 0.999_999_999_999)
+        .unwrap_or(&units[0]);
+    format!("{} {name}", clean_number(value / factor))
+}
+
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Duration::Cycles(c) => write!(f, "{c} cycles"),
-            Duration::Seconds(s) => write!(f, "{} ns", s * 1e9),
+            Duration::Seconds(s) => f.write_str(&scaled(
+                *s,
+                &[
+                    (1e-12, "ps"),
+                    (1e-9, "ns"),
+                    (1e-6, "us"),
+                    (1e-3, "ms"),
+                    (1.0, "s"),
+                ],
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Frequency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&scaled(
+            self.0,
+            &[(1.0, "Hz"), (1e3, "kHz"), (1e6, "MHz"), (1e9, "GHz")],
+        ))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rate::BitsPerSecond(b) => f.write_str(&scaled(
+                *b,
+                &[
+                    (1.0, "bit/s"),
+                    (1e3, "kbit/s"),
+                    (1e6, "Mbit/s"),
+                    (1e9, "Gbit/s"),
+                ],
+            )),
+            Rate::FlitsPerCycle(x) => write!(f, "{} flit/cycle", clean_number(*x)),
         }
     }
 }
@@ -233,5 +290,21 @@ mod tests {
         assert_eq!(parse_frequency("250 MHz").unwrap(), Frequency(250e6));
         assert!(parse_frequency("0 GHz").is_err());
         assert!(parse_rate("fast").is_err());
+    }
+
+    #[test]
+    fn display_without_float_noise() {
+        assert_eq!(parse_duration("48 ns").unwrap().to_string(), "48 ns");
+        assert_eq!(parse_duration("876 ns").unwrap().to_string(), "876 ns");
+        assert_eq!(parse_duration("1.5 us").unwrap().to_string(), "1.5 us");
+        assert_eq!(parse_duration("0.5 ns").unwrap().to_string(), "500 ps");
+        assert_eq!(parse_frequency("250 MHz").unwrap().to_string(), "250 MHz");
+        assert_eq!(parse_frequency("1 GHz").unwrap().to_string(), "1 GHz");
+        assert_eq!(
+            parse_rate("6.25 Gbit/s").unwrap().to_string(),
+            "6.25 Gbit/s"
+        );
+        assert_eq!(parse_rate("500 MB/s").unwrap().to_string(), "4 Gbit/s");
+        assert_eq!(clean_number(0.1 + 0.2), "0.3");
     }
 }

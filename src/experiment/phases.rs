@@ -80,6 +80,20 @@ pub struct ProgramOutcome {
     pub wall_seconds: f64,
     pub partitions: usize,
     pub windows: u64,
+    /// The synchronisation window in cycles.
+    pub lookahead: u64,
+    /// Processes the run was split over.
+    pub ranks: usize,
+    /// As in [`Outcome`].
+    pub boundary_messages: u64,
+    /// As in [`Outcome`].
+    pub exchanged_bytes: u64,
+    /// As in [`Outcome`].
+    pub comm_seconds: f64,
+    /// As in [`Outcome`].
+    pub sync_wait_fraction: f64,
+    /// The partitioning: unidirectional links cut, and nodes per partition.
+    pub layout: Layout,
 }
 
 #[derive(Debug)]
@@ -263,13 +277,23 @@ pub fn run_programs<E: Endpoint, R: RouterModel>(
     let stats = e.stats();
     verify_conservation(e, &stats, check)?;
     let (marks, end_cycle) = e.marks();
+    let wall_seconds = wall.elapsed().as_secs_f64();
+    // Execution figures, summed over processes (collectives: every rank gets here).
+    let x = e.execution();
     Ok(ProgramOutcome {
         stats,
         end_cycle,
         cycles: e.now(),
         marks,
-        wall_seconds: wall.elapsed().as_secs_f64(),
+        wall_seconds,
         partitions: e.partitions(),
         windows: e.windows,
+        lookahead: e.lookahead(),
+        ranks: e.ranks(),
+        boundary_messages: x.boundary_messages,
+        exchanged_bytes: x.exchanged_bytes,
+        comm_seconds: x.comm_seconds,
+        sync_wait_fraction: x.sync_wait_fraction,
+        layout: e.layout(),
     })
 }

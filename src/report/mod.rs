@@ -69,6 +69,50 @@ pub fn routing_json(t: &Torus, s: &crate::stats::Stats) -> Value {
     })
 }
 
+/// What the `performance` object is made of; the same for synthetic and program runs.
+struct Execution<'a> {
+    wall_seconds: f64,
+    cycles: u64,
+    nodes: usize,
+    flit_hops: u64,
+    events: u64,
+    ranks: usize,
+    threads: usize,
+    partitions: usize,
+    windows: u64,
+    layout: &'a crate::engine::sim::Layout,
+    boundary_messages: u64,
+    exchanged_bytes: u64,
+    comm_seconds: f64,
+    sync_wait_fraction: f64,
+}
+
+/// How fast the run executed and how it was split (see [`EXECUTION_KEY`]).
+fn performance_json(x: &Execution) -> Value {
+    let wall = x.wall_seconds.max(1e-9);
+    json!({
+        "wall_seconds": x.wall_seconds,
+        "router_cycles_per_second": x.cycles as f64 * x.nodes as f64 / wall,
+        "flit_hops_per_second": x.flit_hops as f64 / wall,
+        "events_per_second": x.events as f64 / wall,
+        "events": x.events,
+        "ranks": x.ranks,
+        "threads": x.threads,
+        "partitions": x.partitions,
+        "windows": x.windows,
+        "cut_links": x.layout.cut_links,
+        "min_partition_nodes": x.layout.min_partition_nodes,
+        "max_partition_nodes": x.layout.max_partition_nodes,
+        "windows_per_second": x.windows as f64 / wall,
+        "boundary_messages": x.boundary_messages,
+        "boundary_bytes": x.boundary_messages * crate::engine::wire::MSG_BYTES as u64,
+        "exchanged_bytes": x.exchanged_bytes,
+        "exchanged_bytes_per_window": x.exchanged_bytes as f64 / (x.windows.max(1) as f64),
+        "comm_seconds": x.comm_seconds,
+        "sync_wait_fraction": x.sync_wait_fraction,
+    })
+}
+
 /// The full result document of a synthetic-traffic run.
 pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> Value {
     let s = &o.stats;
@@ -82,7 +126,6 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
     } else {
         0.0
     };
-    let wall = o.wall_seconds.max(1e-9);
     let payload_per_flit = p.payload_bytes(p.packet_flits) as f64 / p.packet_flits as f64;
     json!({
         "torsim_version": crate::core::VERSION,
@@ -121,27 +164,23 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
         "avg_hops": avg_hops,
         "flit_hops": s.router.flit_hops,
         "routing": routing_json(&t, s),
-        "performance": {
-            "wall_seconds": o.wall_seconds,
-            "router_cycles_per_second": o.cycles as f64 * n / wall,
-            "flit_hops_per_second": s.router.flit_hops as f64 / wall,
-            "events_per_second": s.events as f64 / wall,
-            "events": s.events,
-            "ranks": o.ranks,
-            "threads": threads,
-            "partitions": o.partitions,
-            "windows": o.windows,
-            "cut_links": o.layout.cut_links,
-            "min_partition_nodes": o.layout.min_partition_nodes,
-            "max_partition_nodes": o.layout.max_partition_nodes,
-            "windows_per_second": o.windows as f64 / wall,
-            "boundary_messages": o.boundary_messages,
-            "exchanged_bytes": o.exchanged_bytes,
-            "exchanged_bytes_per_window": o.exchanged_bytes as f64 / (o.windows.max(1) as f64),
-            "comm_seconds": o.comm_seconds,
-            "sync_wait_fraction": o.sync_wait_fraction,
-        },
-        "config": config,
+        "performance": performance_json(&Execution {
+            wall_seconds: o.wall_seconds,
+            cycles: o.cycles,
+            nodes: t.nodes(),
+            flit_hops: s.router.flit_hops,
+            events: s.events,
+            ranks: o.ranks,
+            threads,
+            partitions: o.partitions,
+            windows: o.windows,
+            layout: &o.layout,
+            boundary_messages: o.boundary_messages,
+            exchanged_bytes: o.exchanged_bytes,
+            comm_seconds: o.comm_seconds,
+            sync_wait_fraction: o.sync_wait_fraction,
+        }),
+        "config": crate::config::resolved_json(config, p),
     })
 }
 
@@ -178,10 +217,18 @@ pub fn summary(config: &Config, p: &Params, o: &Outcome, v: &Value) -> String {
         .name
         .clone()
         .unwrap_or_else(|| format!("{} torus", t.shape_string()));
+    let pattern = serde_json::to_value(p.pattern)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let routing = serde_json::to_value(p.routing)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     s += &format!(
-        "{name}: {} nodes, {:?} traffic at {} flits/node/cycle, seed {}\n",
+        "{name}: {} nodes ({}), {routing} routing, {pattern} traffic at {} flits/node/cycle, seed {}\n",
         t.nodes(),
-        p.pattern,
+        t.shape_string(),
         p.injection_rate,
         p.seed
     );
@@ -261,7 +308,6 @@ pub fn program_json(
         .iter()
         .map(|&(pe, id, c)| json!({"pe": pe, "mark": program.marks[id as usize], "cycle": c, "us": us(c)}))
         .collect();
-    let wall = o.wall_seconds.max(1e-9);
     json!({
         "torsim_version": crate::core::VERSION,
         "git_revision": crate::core::GIT_REVISION,
@@ -287,17 +333,23 @@ pub fn program_json(
         "network_latency_ns": latency(&s.network_latency, p, true),
         "flit_hops": s.router.flit_hops,
         "routing": routing_json(&t, s),
-        "performance": {
-            "wall_seconds": o.wall_seconds,
-            "router_cycles_per_second": o.cycles as f64 * t.nodes() as f64 / wall,
-            "flit_hops_per_second": s.router.flit_hops as f64 / wall,
-            "events_per_second": s.events as f64 / wall,
-            "events": s.events,
-            "threads": threads,
-            "partitions": o.partitions,
-            "windows": o.windows,
-        },
-        "config": config,
+        "performance": performance_json(&Execution {
+            wall_seconds: o.wall_seconds,
+            cycles: o.cycles,
+            nodes: t.nodes(),
+            flit_hops: s.router.flit_hops,
+            events: s.events,
+            ranks: o.ranks,
+            threads,
+            partitions: o.partitions,
+            windows: o.windows,
+            layout: &o.layout,
+            boundary_messages: o.boundary_messages,
+            exchanged_bytes: o.exchanged_bytes,
+            comm_seconds: o.comm_seconds,
+            sync_wait_fraction: o.sync_wait_fraction,
+        }),
+        "config": crate::config::resolved_json(config, p),
     })
 }
 

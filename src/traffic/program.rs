@@ -1,8 +1,10 @@
 //! Programs of SHMEM operations run by the processing elements.
 //!
 //! A program file is TOML. `[params]` names integers; each `[[pe]]` table says which
-//! PEs (`pes = "all"`, `"0"`, `"1..8"`, `"0,2,4"`) run which `ops`, a list of
-//! one-line statements:
+//! PEs run which `ops`, a list of one-line statements. `pes` is `"all"`, one PE
+//! (`"3"`), an inclusive range (`"1..8"`: PEs 1 to 8, both ends included, as people read
+//! it) or a list of these (`"0,2,4"`, `"0,4..6"`); expressions may appear in each
+//! (`"1..$npes-1"`):
 //!
 //! ```toml
 //! [params]
@@ -140,6 +142,27 @@ impl Program {
                 prog.ops[me] = ops;
             }
         }
+        // A barrier waits for every PE; one without a program never arrives, and the
+        // run would only stall. Say which PEs those are instead.
+        let idle: Vec<usize> = (0..npes).filter(|&pe| !assigned[pe]).collect();
+        let has_barrier = prog
+            .ops
+            .iter()
+            .flatten()
+            .any(|op| matches!(op, Op::Barrier));
+        if has_barrier && !idle.is_empty() {
+            let shown: Vec<String> = idle.iter().take(8).map(|pe| pe.to_string()).collect();
+            return Err(ProgramError(format!(
+                "a barrier waits for all {npes} PEs, but PE(s) {}{} have no [[pe]] section (ranges such as \"0..{}\" include both ends)",
+                shown.join(", "),
+                if idle.len() > shown.len() {
+                    ", ..."
+                } else {
+                    ""
+                },
+                npes.saturating_sub(1)
+            )));
+        }
         Ok(prog)
     }
 
@@ -174,19 +197,21 @@ fn parse_pe_set(
     let mut out = Vec::new();
     for part in s.split(',') {
         let part = part.trim();
+        // `a..b` includes both ends: "1..8" is PEs 1 to 8.
         let (a, b) = match part.split_once("..") {
             Some((a, b)) => (eval(a, 0, npes, params)?, eval(b, 0, npes, params)?),
             None => {
                 let v = eval(part, 0, npes, params)?;
-                (v, v + 1)
+                (v, v)
             }
         };
-        if a < 0 || b > npes as i64 || a >= b {
+        if a < 0 || b >= npes as i64 || a > b {
             return Err(format!(
-                "`{part}` is not a non-empty range inside 0..{npes}"
+                "`{part}` is not a PE or a range `first..last` (both included) inside 0..{}",
+                npes.saturating_sub(1)
             ));
         }
-        out.extend(a as usize..b as usize);
+        out.extend(a as usize..=b as usize);
     }
     Ok(out)
 }
@@ -490,5 +515,21 @@ mod tests {
         assert!(e("[[pe]]\npes = \"0\"\nops = [\"put 1\"]").contains("expected `put"));
         assert!(e("[[pe]]\npes = \"0\"\nopz = []").contains("unknown field"));
         assert!(e("").contains("no [[pe]]"));
+        // A barrier with a PE left out would stall; the error names the PE.
+        let err = e("[[pe]]\npes = \"0..2\"\nops = [\"barrier\"]");
+        assert!(err.contains("PE(s) 3 "), "{err}");
+    }
+
+    #[test]
+    fn pe_ranges_include_both_ends() {
+        let sets = |s: &str| parse_pe_set(s, 9, &BTreeMap::new());
+        assert_eq!(sets("1..8").unwrap(), (1..=8).collect::<Vec<_>>());
+        assert_eq!(sets("3").unwrap(), vec![3]);
+        assert_eq!(sets("all").unwrap(), (0..9).collect::<Vec<_>>());
+        assert_eq!(sets("0,2,4..5").unwrap(), vec![0, 2, 4, 5]);
+        assert_eq!(sets("1..$npes-1").unwrap(), (1..=8).collect::<Vec<_>>());
+        assert_eq!(sets("4..4").unwrap(), vec![4]);
+        assert!(sets("1..9").is_err());
+        assert!(sets("5..4").is_err());
     }
 }
