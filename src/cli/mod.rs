@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and the subcommands.
 
 mod bench;
+mod link_stats;
 mod par;
 mod program;
 mod routes;
@@ -66,6 +67,11 @@ enum Command {
         /// Run even if the static deadlock check fails (to watch the watchdog catch it).
         #[arg(long, hide = true)]
         skip_deadlock_check: bool,
+        /// Collect per-channel statistics (links, input VCs, crossbars, adapters): the
+        /// `links`, `routers` and `nodes` sections of the JSON, and CSV tables beside
+        /// `--out`.
+        #[arg(long)]
+        link_stats: bool,
     },
     /// Run a parameter sweep; writes a CSV, a JSON array of results and an SVG latency-vs-load plot.
     Sweep(sweep::SweepArgs),
@@ -213,6 +219,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             partitions,
             json,
             skip_deadlock_check,
+            link_stats,
         } => {
             let (config, params) = par.agree(load(&cfg))?;
             par.same_everywhere(
@@ -227,6 +234,8 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                     check,
                     partitions: partitions.unwrap_or(threads * par.size()),
                     threads,
+                    link_stats,
+                    ..Default::default()
                 };
                 return program::run(
                     &cfg,
@@ -262,6 +271,8 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                 check,
                 partitions: partitions.unwrap_or(threads * par.size()),
                 threads,
+                link_stats,
+                ..Default::default()
             };
             let outcome = run_synthetic_on(
                 &params,
@@ -292,7 +303,8 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                 Some(path) => write_file(
                     path,
                     &(serde_json::to_string_pretty(&v).expect("JSON") + "\n"),
-                ),
+                )
+                .and_then(|()| link_stats::write_csv(path, &v).map(|_| ())),
                 None => Ok(()),
             };
             if par.any(written.is_err()) {
@@ -302,6 +314,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                 println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
             } else {
                 print!("{}", report::summary(&config, &params, &outcome, &v));
+                print!("{}", link_stats::summary(&v));
                 if outcome.saturated {
                     eprintln!(
                         "torsim: warning: the network is saturated at this load; latency figures cover only the packets that drained"

@@ -78,6 +78,7 @@ pub fn run(
             path,
             &(serde_json::to_string_pretty(&v).expect("JSON") + "\n"),
         )?;
+        super::link_stats::write_csv(path, &v)?;
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
@@ -86,6 +87,7 @@ pub fn run(
             "{}",
             report::program_summary(params, &outcome, &program, &path)
         );
+        print!("{}", super::link_stats::summary(&v));
     }
     Ok(())
 }

@@ -187,6 +187,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 threads: a.threads,
                 partitions: a.threads,
                 check: false,
+                ..Default::default()
             };
             let o = run_program(
                 &params,

@@ -283,6 +283,7 @@ pub fn run(a: SweepArgs, par: &Par) -> Result<(), String> {
         check: false,
         partitions: a.partitions.unwrap_or(a.threads * par.size()),
         threads: a.threads,
+        ..Default::default()
     };
     let mut rows: Vec<(String, Value, bool)> = Vec::with_capacity(n);
     let mut first_mean = None;

@@ -73,6 +73,8 @@ pub trait Endpoint: Send {
     fn finished_at(&self) -> Option<u64> {
         None
     }
+    /// Copies the adapter's per-channel statistics (if collected) into `s`.
+    fn record_channels(&self, _s: &mut crate::stats::ChannelStats) {}
 }
 
 /// An independent random stream per component, from (global seed, component id,

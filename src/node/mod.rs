@@ -1,6 +1,7 @@
 //! What sits at each router's injectors and ejectors: the network adapter ([`nic`]) and
 //! the endpoint models built on it.
 
+mod adapter_counters;
 pub mod nic;
 pub mod op;
 pub mod pcie;

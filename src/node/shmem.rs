@@ -454,6 +454,10 @@ impl Endpoint for ShmemPe {
         next
     }
 
+    fn record_channels(&self, s: &mut crate::stats::ChannelStats) {
+        self.nic.record_channels(s)
+    }
+
     fn stop(&mut self, _t: u64) -> u64 {
         0
     }

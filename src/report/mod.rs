@@ -1,5 +1,6 @@
 //! Results: the JSON result file (the stable contract for scripts) and the human summary.
 
+pub mod channels;
 pub mod plot;
 
 use crate::config::{Config, Params};
@@ -84,7 +85,7 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
     };
     let wall = o.wall_seconds.max(1e-9);
     let payload_per_flit = p.payload_bytes(p.packet_flits) as f64 / p.packet_flits as f64;
-    json!({
+    let mut doc = json!({
         "torsim_version": crate::core::VERSION,
         "git_revision": crate::core::GIT_REVISION,
         "seed": p.seed,
@@ -142,7 +143,9 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
             "sync_wait_fraction": o.sync_wait_fraction,
         },
         "config": config,
-    })
+    });
+    channels::add_channel_sections(&mut doc, p, s, o.cycles);
+    doc
 }
 
 /// Removes the execution-dependent part (the `performance` object, and wall-clock keys
@@ -262,7 +265,7 @@ pub fn program_json(
         .map(|&(pe, id, c)| json!({"pe": pe, "mark": program.marks[id as usize], "cycle": c, "us": us(c)}))
         .collect();
     let wall = o.wall_seconds.max(1e-9);
-    json!({
+    let mut doc = json!({
         "torsim_version": crate::core::VERSION,
         "git_revision": crate::core::GIT_REVISION,
         "seed": p.seed,
@@ -298,7 +301,9 @@ pub fn program_json(
             "windows": o.windows,
         },
         "config": config,
-    })
+    });
+    channels::add_channel_sections(&mut doc, p, s, o.cycles);
+    doc
 }
 
 /// A short human summary of a program run.

@@ -1,8 +1,10 @@
 //! Counters and exact latency histograms. Everything is an integer so that partitions
 //! merge by addition and the merged result does not depend on how the run was split.
 
+pub mod channels;
 pub mod histogram;
 
+pub use channels::ChannelStats;
 pub use histogram::Histogram;
 
 /// Counters the routers add to while they work (kept by each partition, shared by its
@@ -60,6 +62,9 @@ pub struct Stats {
     pub router: RouterCounters,
     /// Flits sent over each link direction, `node * 2n + port` (the whole run).
     pub link_flits: Vec<u64>,
+    /// Per-channel statistics, when requested (`--link-stats`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<ChannelStats>,
     pub events: u64,
     pub last_delivery: u64,
     /// Delivered packet ids, collected only when conservation is being checked.
@@ -87,6 +92,9 @@ impl Stats {
         }
         for (a, b) in self.link_flits.iter_mut().zip(&o.link_flits) {
             *a += b;
+        }
+        if let Some(oc) = &o.channels {
+            self.channels.get_or_insert_with(Default::default).merge(oc);
         }
         self.events += o.events;
         self.last_delivery = self.last_delivery.max(o.last_delivery);
