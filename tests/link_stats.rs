@@ -228,3 +228,51 @@ fn results_without_the_flag_have_no_channel_sections_and_the_same_figures() {
     }
     assert_eq!(plain, with);
 }
+
+/// The heatmap has one cell per link direction (plus the background and the colour
+/// bar), for a 2D torus and for the small multiples of a 3D one.
+#[test]
+fn heatmap_has_one_cell_per_link() {
+    use torsim::report::heatmap::{LEGEND_STEPS, LinkMap, draw};
+    let dir = std::env::temp_dir().join(format!("torsim-heatmap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (shape, links) in [("[4, 4]", 4 * 4 * 4), ("[3, 4, 2]", 24 * 6)] {
+        let doc = synthetic(
+            &[
+                &format!("topology.shape={shape}"),
+                "traffic.injection_rate=0.2",
+                "simulation.warmup_cycles=100",
+                "simulation.measure_cycles=500",
+            ],
+            1,
+            1,
+        );
+        let map = LinkMap::from_result(&doc, "test").unwrap();
+        let path = dir.join("links.svg");
+        assert_eq!(draw(&path, &map).unwrap(), links);
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            svg.matches("<rect").count(),
+            links + LEGEND_STEPS + 1,
+            "{shape}"
+        );
+        let hottest = map.hottest(1);
+        let busiest = doc["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["utilisation"].as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert_eq!(hottest[0].1, busiest);
+        assert!(svg.contains(&hottest[0].0), "the hottest link is listed");
+    }
+    // A result without per-channel statistics is refused with a hint.
+    let (c, p) = reference(&[
+        "simulation.warmup_cycles=10",
+        "simulation.measure_cycles=100",
+    ]);
+    let o = run_synthetic(&p, &RunOptions::default(), false, &mut |_| {}).unwrap();
+    let err = LinkMap::from_result(&stripped_json(&c, &p, &o), "t").unwrap_err();
+    assert!(err.contains("--link-stats"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

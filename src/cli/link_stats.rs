@@ -39,3 +39,35 @@ pub fn summary(doc: &Value) -> String {
         .collect();
     format!("  hottest links {}\n", list.join(", "))
 }
+
+/// Writes the per-channel statistics of one program run (an SpMV exchange) as
+/// `base.json` (the `link_stats`, `links`, `routers` and `nodes` sections), CSV tables
+/// beside it and a heatmap `base-links.svg`; returns the files written.
+pub fn write_exchange(
+    base: &Path,
+    params: &torsim::config::Params,
+    stats: &torsim::stats::Stats,
+    cycles: u64,
+    title: &str,
+) -> Result<Vec<String>, String> {
+    let sections = torsim::report::channels::channel_sections(params, stats, cycles)
+        .ok_or("the run collected no per-channel statistics")?;
+    let doc = Value::Object(
+        sections
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    );
+    let json_path = PathBuf::from(format!("{}.json", base.display()));
+    write_file(
+        &json_path,
+        &(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"),
+    )?;
+    let mut files = vec![json_path.clone()];
+    files.extend(write_csv(&json_path, &doc)?);
+    let svg = beside(&json_path, "links").with_extension("svg");
+    let map = torsim::report::heatmap::LinkMap::from_result(&doc, title)?;
+    torsim::report::heatmap::draw(&svg, &map)?;
+    files.push(svg);
+    Ok(files.iter().map(|p| p.display().to_string()).collect())
+}

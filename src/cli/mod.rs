@@ -3,6 +3,7 @@
 mod bench;
 mod link_stats;
 mod par;
+mod plot;
 mod program;
 mod routes;
 mod spmv;
@@ -109,6 +110,8 @@ enum Command {
     },
     /// SpMV exchanges (alltoall, allgather) over a range of node counts.
     Spmv(spmv::SpmvArgs),
+    /// Draw a picture of a result file (`plot links RESULT.json`: a link-utilisation heatmap).
+    Plot(plot::PlotArgs),
     /// Compare the model with measured (or planned) hardware figures.
     Validate {
         /// Config to validate [default: the one the reference names].
@@ -392,6 +395,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             bench::run(args)
         }
         Command::Spmv(args) => spmv::run(args),
+        Command::Plot(args) => plot::run(args),
         Command::Micro {
             name,
             config,

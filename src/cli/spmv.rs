@@ -65,6 +65,10 @@ pub struct SpmvArgs {
     cache_dir: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Collect per-channel statistics of every exchange and write, per point, a JSON
+    /// file of them, CSV tables and a link-utilisation heatmap (SVG) into `--out-dir`.
+    #[arg(long)]
+    link_stats: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -155,6 +159,16 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
         .iter()
         .flat_map(|&d| algs.iter().map(move |&a| (d, a)))
         .collect();
+    let stem = a.name.clone().unwrap_or_else(|| {
+        format!(
+            "spmv-{}",
+            a.cfg
+                .config
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default()
+        )
+    });
     for &(dims, alg) in &runs {
         for &p in &nodes {
             if let Some(pb) = &pb {
@@ -187,6 +201,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 threads: a.threads,
                 partitions: a.threads,
                 check: false,
+                link_stats: a.link_stats,
                 ..Default::default()
             };
             let o = run_program(
@@ -229,6 +244,19 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 v["comm_over_bisection_bound"] = json!(comm / bound);
                 v["remote_elements"] = json!(tm.total_remote());
             }
+            if a.link_stats {
+                let base = a.out_dir.join(format!("{stem}-{}-{dims}d-{p}", alg.name()));
+                v["link_stats_files"] = json!(super::link_stats::write_exchange(
+                    &base,
+                    &params,
+                    &o.stats,
+                    o.cycles,
+                    &format!(
+                        "link utilisation: {} exchange, {p} nodes {shape:?}",
+                        alg.name()
+                    ),
+                )?);
+            }
             points.push(v);
             if let Some(pb) = &pb {
                 pb.inc(1);
@@ -253,16 +281,6 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
         "config": config,
     });
     print_table(&points, iterations);
-    let stem = a.name.clone().unwrap_or_else(|| {
-        format!(
-            "spmv-{}",
-            a.cfg
-                .config
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default()
-        )
-    });
     if let Some(out) = &a.out {
         write_file(
             out,

@@ -1,6 +1,7 @@
 //! Results: the JSON result file (the stable contract for scripts) and the human summary.
 
 pub mod channels;
+pub mod heatmap;
 pub mod plot;
 
 use crate::config::{Config, Params};
