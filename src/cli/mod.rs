@@ -8,6 +8,7 @@ mod program;
 mod routes;
 mod spmv;
 mod sweep;
+mod trace;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -73,6 +74,16 @@ enum Command {
         /// `--out`.
         #[arg(long)]
         link_stats: bool,
+        /// Write a packet trace (Chrome/Perfetto trace-event JSON) to this file.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Trace at most this many packets (the earliest created) and operations per
+        /// PE [default: 100, or every packet of --trace-window].
+        #[arg(long, value_name = "N")]
+        trace_packets: Option<usize>,
+        /// Trace the packets created (and operations started) in cycles A..B.
+        #[arg(long, value_name = "A:B")]
+        trace_window: Option<String>,
     },
     /// Run a parameter sweep; writes a CSV, a JSON array of results and an SVG latency-vs-load plot.
     Sweep(sweep::SweepArgs),
@@ -223,7 +234,11 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             json,
             skip_deadlock_check,
             link_stats,
+            trace,
+            trace_packets,
+            trace_window,
         } => {
+            let trace_spec = trace::spec(trace.as_deref(), trace_packets, trace_window.as_deref())?;
             let (config, params) = par.agree(load(&cfg))?;
             par.same_everywhere(
                 "config",
@@ -238,6 +253,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                     partitions: partitions.unwrap_or(threads * par.size()),
                     threads,
                     link_stats,
+                    trace: trace_spec,
                     ..Default::default()
                 };
                 return program::run(
@@ -250,6 +266,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                         out: out.as_deref(),
                         json,
                         skip_deadlock_check,
+                        trace: trace.as_deref(),
                     },
                     par,
                 );
@@ -275,6 +292,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                 partitions: partitions.unwrap_or(threads * par.size()),
                 threads,
                 link_stats,
+                trace: trace_spec,
                 ..Default::default()
             };
             let outcome = run_synthetic_on(
@@ -310,6 +328,11 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                 .and_then(|()| link_stats::write_csv(path, &v).map(|_| ())),
                 None => Ok(()),
             };
+            let traced = match &trace {
+                Some(path) => written.and_then(|()| trace::write(path, &params, &outcome.stats)),
+                None => written.map(|()| String::new()),
+            };
+            let written = traced.as_ref().map(|_| ()).map_err(Clone::clone);
             if par.any(written.is_err()) {
                 return written;
             }
@@ -318,6 +341,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             } else {
                 print!("{}", report::summary(&config, &params, &outcome, &v));
                 print!("{}", link_stats::summary(&v));
+                print!("{}", traced.unwrap_or_default());
                 if outcome.saturated {
                     eprintln!(
                         "torsim: warning: the network is saturated at this load; latency figures cover only the packets that drained"

@@ -38,6 +38,8 @@ pub struct NicSpec {
     /// Cycles the per-channel statistics cover (`None`: not collected); set by the
     /// engine on request, not a config key.
     pub channel_window: Option<(u64, u64)>,
+    /// Which operations to trace (`None`: no trace); set by the engine on request.
+    pub trace: Option<crate::stats::trace::TraceSpec>,
 }
 
 impl NicSpec {
@@ -52,6 +54,7 @@ impl NicSpec {
             flow_control: p.flow_control,
             classes,
             channel_window: None,
+            trace: None,
         }
     }
 

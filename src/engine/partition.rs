@@ -19,6 +19,8 @@ pub struct Shared<R: RouterModel> {
     pub record_ids: bool,
     /// Zeroed per-channel statistics of the whole network, when they are collected.
     pub channels: Option<crate::stats::ChannelStats>,
+    /// Which packets and operations to trace, if any.
+    pub trace: Option<crate::stats::trace::TraceSpec>,
     /// Smallest delay of any message between routers: the synchronisation window.
     pub lookahead: u64,
 }
@@ -196,6 +198,16 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
                 e.record_channels(&mut c);
             }
             s.channels = Some(c);
+        }
+        if let Some(spec) = sh.trace {
+            let mut t = crate::stats::trace::TraceData::new(spec);
+            for (r, e) in self.routers.iter().zip(&self.endpoints) {
+                r.record_trace(&mut t);
+                e.record_trace(&mut t);
+            }
+            let mut merged = crate::stats::trace::TraceData::new(spec);
+            merged.merge(&t);
+            s.trace = Some(merged);
         }
         s.link_flits = vec![0; total * np];
         for (&g, r) in self.nodes.iter().zip(&self.routers) {

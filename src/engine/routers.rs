@@ -81,6 +81,10 @@ impl RouterModel for Router {
         Router::record_channels(self, s)
     }
 
+    fn record_trace(&self, t: &mut crate::stats::trace::TraceData) {
+        Router::record_trace(self, t)
+    }
+
     fn describe_stuck(&self, sh: &RouterShared, injectors: usize) -> Vec<String> {
         Router::describe_stuck(self, &sh.spec, sh.routing.torus(), injectors)
     }
@@ -142,6 +146,8 @@ impl<E: Endpoint> Engine<E, Router> {
         let window = opts.link_stats.then_some(opts.channel_window);
         spec.channel_window = window;
         nspec.channel_window = window;
+        spec.trace = opts.trace;
+        nspec.trace = opts.trace;
         let channels = window.map(|w| {
             crate::stats::ChannelStats::new(torus.nodes(), spec.np, spec.p_in * spec.vcs, w)
         });
@@ -151,6 +157,7 @@ impl<E: Endpoint> Engine<E, Router> {
             router,
             nspec,
             channels,
+            trace: opts.trace,
             window: (p.warmup_cycles, p.warmup_cycles + p.measure_cycles),
             record_ids: opts.check,
         };

@@ -29,6 +29,8 @@ pub struct RunOptions {
     /// The cycles they cover, `[from, to)`: a synthetic run counts its measurement
     /// window, a program run everything.
     pub channel_window: (u64, u64),
+    /// Trace packets and operations (`--trace`).
+    pub trace: Option<crate::stats::trace::TraceSpec>,
 }
 
 impl Default for RunOptions {
@@ -39,6 +41,7 @@ impl Default for RunOptions {
             threads: 1,
             link_stats: false,
             channel_window: (0, u64::MAX),
+            trace: None,
         }
     }
 }

@@ -4,5 +4,6 @@
 mod adapter_counters;
 pub mod nic;
 pub mod op;
+mod op_trace;
 pub mod pcie;
 pub mod shmem;

@@ -3,6 +3,7 @@
 pub mod channels;
 pub mod heatmap;
 pub mod plot;
+pub mod trace;
 
 use crate::config::{Config, Params};
 use crate::experiment::phases::Outcome;

@@ -34,6 +34,7 @@ pub mod arbiter;
 mod channel_counters;
 mod input_unit;
 mod output_unit;
+mod packet_trace;
 mod switch_alloc;
 mod vc_alloc;
 
@@ -48,6 +49,7 @@ use arbiter::Request;
 use channel_counters::ChannelCounters;
 use input_unit::{InputVc, Stage, VcSet};
 use output_unit::{NONE, OutPort, OutputVc};
+use packet_trace::PacketTrace;
 use rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -95,6 +97,8 @@ pub struct RouterSpec {
     /// Cycles the per-channel statistics cover (`None`: not collected). Set by the
     /// engine when the user asks for them; not a config key.
     pub channel_window: Option<(u64, u64)>,
+    /// Which packets to trace (`None`: no trace); set by the engine on request.
+    pub trace: Option<crate::stats::trace::TraceSpec>,
 }
 
 impl RouterSpec {
@@ -135,6 +139,7 @@ impl RouterSpec {
             subnetworks: p.subnetworks.min(255) as u8,
             seed: p.seed,
             channel_window: None,
+            trace: None,
         }
     }
 }
@@ -169,6 +174,8 @@ pub struct Router {
     rng: Xoshiro256PlusPlus,
     /// Per-channel statistics, only when requested.
     chan: Option<Box<ChannelCounters>>,
+    /// Packet trace, only when requested.
+    trace: Option<Box<PacketTrace>>,
 }
 
 impl Router {
@@ -203,12 +210,22 @@ impl Router {
             chan: spec
                 .channel_window
                 .map(|w| Box::new(ChannelCounters::new(spec.np, spec.p_in * v, w))),
+            trace: spec
+                .trace
+                .map(|s| Box::new(PacketTrace::new(s, spec.p_in * v))),
         }
     }
 
     /// Flits sent out of each network port so far.
     pub fn link_flits(&self) -> &[u64] {
         &self.link_flits
+    }
+
+    /// Adds this router's traced hops (if tracing) to `out`.
+    pub fn record_trace(&self, out: &mut crate::stats::trace::TraceData) {
+        if let Some(tr) = &self.trace {
+            tr.record(out);
+        }
     }
 
     /// Copies this router's per-channel statistics (if collected) into `s`.
@@ -406,6 +423,9 @@ impl Router {
                 c.sent(i, held, op, spec.np, ivc.front_at, ivc.ready, t);
             }
             let mut f = ivc.pop();
+            if let Some(tr) = &mut self.trace {
+                tr.sent(i, &f, t);
+            }
             if ivc.front_at == u64::MAX {
                 self.occupied.remove(i);
             }

@@ -262,6 +262,20 @@ impl Router {
             if let Some(ch) = &mut self.chan {
                 ch.vc_granted(w as usize, self.inputs[w as usize].ready, t);
             }
+            if let Some(tr) = &mut self.trace {
+                let ivc = &self.inputs[w as usize];
+                tr.granted(
+                    self.node,
+                    v,
+                    w as usize,
+                    o as usize,
+                    ivc.front(),
+                    ivc.front_at,
+                    ivc.ready,
+                    t,
+                    t + spec.sa_after_va,
+                );
+            }
             if spec.bubble_slots.is_some() && (o as usize / v) < spec.np {
                 ovc.take_slot(self.inputs[w as usize].front().len);
             }

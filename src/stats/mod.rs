@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod histogram;
+pub mod trace;
 
 pub use channels::ChannelStats;
 pub use histogram::Histogram;
@@ -65,6 +66,9 @@ pub struct Stats {
     /// Per-channel statistics, when requested (`--link-stats`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channels: Option<ChannelStats>,
+    /// Packet and operation traces, when requested (`--trace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<trace::TraceData>,
     pub events: u64,
     pub last_delivery: u64,
     /// Delivered packet ids, collected only when conservation is being checked.
@@ -92,6 +96,16 @@ impl Stats {
         }
         for (a, b) in self.link_flits.iter_mut().zip(&o.link_flits) {
             *a += b;
+        }
+        if let Some(ot) = &o.trace {
+            match &mut self.trace {
+                Some(t) => t.merge(ot),
+                None => {
+                    let mut t = trace::TraceData::new(ot.spec);
+                    t.merge(ot);
+                    self.trace = Some(t);
+                }
+            }
         }
         if let Some(oc) = &o.channels {
             self.channels.get_or_insert_with(Default::default).merge(oc);
