@@ -102,6 +102,7 @@ fn expect_deadlock(p: &Params, label: &str) {
             check: true,
             partitions: 1,
             threads: 1,
+            ..Default::default()
         },
         true,
         &mut |_| {},

@@ -244,6 +244,7 @@ fn threads_do_not_change_results() {
         check: true,
         partitions: t,
         threads: t,
+        ..Default::default()
     };
     let serial = torsim::experiment::run::run_synthetic(&p, &opts(1), false, &mut |_| {}).unwrap();
     for t in [2, 3] {

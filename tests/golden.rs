@@ -54,6 +54,7 @@ fn golden_run(config: &Path) -> Value {
         check: true,
         partitions: 1,
         threads: 1,
+        ..Default::default()
     };
     let o = run_synthetic(&p, &opts, false, &mut |_| {})
         .unwrap_or_else(|e| panic!("{stem}: run failed: {e}"));

@@ -54,6 +54,7 @@ fn run_with(p: &Params, partitions: usize, threads: usize) -> Outcome {
             check: true,
             partitions,
             threads,
+            ..Default::default()
         },
         false,
         &mut |_| {},

@@ -146,6 +146,7 @@ fn check_every_pair(mut p: Params, label: &str) {
         check: true,
         partitions: 1,
         threads: 1,
+        ..Default::default()
     };
     let mut engine = Engine::new(&p, 1, &opts, |node, _torus, nic| Scripted {
         nic: Nic::new(node, nic),

@@ -1,11 +1,14 @@
 //! Command-line interface: argument parsing and the subcommands.
 
 mod bench;
+mod link_stats;
 mod par;
+mod plot;
 mod program;
 mod routes;
 mod spmv;
 mod sweep;
+mod trace;
 mod yardstick;
 
 use clap::{Args, Parser, Subcommand};
@@ -67,6 +70,21 @@ enum Command {
         /// Run even if the static deadlock check fails (to watch the watchdog catch it).
         #[arg(long, hide = true)]
         skip_deadlock_check: bool,
+        /// Collect per-channel statistics (links, input VCs, crossbars, adapters): the
+        /// `links`, `routers` and `nodes` sections of the JSON, and CSV tables beside
+        /// `--out`.
+        #[arg(long)]
+        link_stats: bool,
+        /// Write a packet trace (Chrome/Perfetto trace-event JSON) to this file.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Trace at most this many packets (the earliest created) and operations per
+        /// PE [default: 100, or every packet of --trace-window].
+        #[arg(long, value_name = "N")]
+        trace_packets: Option<usize>,
+        /// Trace the packets created (and operations started) in cycles A..B.
+        #[arg(long, value_name = "A:B")]
+        trace_window: Option<String>,
     },
     /// Run a parameter sweep; writes a CSV, a JSON array of results, and SVG plots of latency
     /// and of accepted against offered throughput.
@@ -105,6 +123,8 @@ enum Command {
     },
     /// SpMV exchanges (alltoall, allgather) over a range of node counts.
     Spmv(spmv::SpmvArgs),
+    /// Draw a picture of a result file (`plot links RESULT.json`: a link-utilisation heatmap).
+    Plot(plot::PlotArgs),
     /// Compare the model with measured (or planned) hardware figures.
     Validate {
         /// Config to validate [default: the one the reference names].
@@ -272,6 +292,7 @@ pub fn run_options(
         check,
         partitions: asked,
         threads,
+        ..Default::default()
     })
 }
 
@@ -293,13 +314,22 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             partitions,
             json,
             skip_deadlock_check,
+            link_stats,
+            trace,
+            trace_packets,
+            trace_window,
         } => {
+            let trace_spec = trace::spec(trace.as_deref(), trace_packets, trace_window.as_deref())?;
             let (config, params) = par.agree(load(&cfg))?;
             par.same_everywhere(
                 "config",
                 &serde_json::to_vec(&config).map_err(|e| e.to_string())?,
             )?;
-            let opts = run_options(&params, check, threads, partitions, par, false)?;
+            let opts = RunOptions {
+                link_stats,
+                trace: trace_spec,
+                ..run_options(&params, check, threads, partitions, par, false)?
+            };
             if let Some(file) = &config.workload.program {
                 return program::run(
                     &cfg,
@@ -311,6 +341,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                         out: out.as_deref(),
                         json,
                         skip_deadlock_check,
+                        trace: trace.as_deref(),
                     },
                     par,
                 );
@@ -357,9 +388,15 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                 Some(path) => write_file(
                     path,
                     &(serde_json::to_string_pretty(&v).expect("JSON") + "\n"),
-                ),
+                )
+                .and_then(|()| link_stats::write_csv(path, &v).map(|_| ())),
                 None => Ok(()),
             };
+            let traced = match &trace {
+                Some(path) => written.and_then(|()| trace::write(path, &params, &outcome.stats)),
+                None => written.map(|()| String::new()),
+            };
+            let written = traced.as_ref().map(|_| ()).map_err(Clone::clone);
             if par.any(written.is_err()) {
                 return written;
             }
@@ -375,6 +412,8 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                     titled.name = Some(format!("{name}, with --set {}", cfg.set.join(" --set ")));
                 }
                 print!("{}", report::summary(&titled, &params, &outcome, &v));
+                print!("{}", link_stats::summary(&v));
+                print!("{}", traced.unwrap_or_default());
                 if outcome.saturated {
                     eprintln!(
                         "torsim: warning: the network is saturated at this load; latency figures cover only the packets that drained"
@@ -452,6 +491,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             bench::run(args)
         }
         Command::Spmv(args) => spmv::run(args),
+        Command::Plot(args) => plot::run(args),
         Command::Micro {
             name,
             config,

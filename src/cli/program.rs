@@ -25,6 +25,8 @@ pub struct Output<'a> {
     pub out: Option<&'a Path>,
     pub json: bool,
     pub skip_deadlock_check: bool,
+    /// Write the packet trace here.
+    pub trace: Option<&'a Path>,
 }
 
 pub fn run(
@@ -40,6 +42,7 @@ pub fn run(
         out,
         json,
         skip_deadlock_check,
+        trace,
     } = o;
     let path = resolve(cfg, file);
     let program = par.agree(
@@ -78,7 +81,12 @@ pub fn run(
             path,
             &(serde_json::to_string_pretty(&v).expect("JSON") + "\n"),
         )?;
+        super::link_stats::write_csv(path, &v)?;
     }
+    let traced = match trace {
+        Some(t) => super::trace::write(t, params, &outcome.stats)?,
+        None => String::new(),
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
     } else {
@@ -86,6 +94,8 @@ pub fn run(
             "{}",
             report::program_summary(params, &outcome, &program, &path)
         );
+        print!("{}", super::link_stats::summary(&v));
+        print!("{traced}");
     }
     Ok(())
 }

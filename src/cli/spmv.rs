@@ -70,6 +70,10 @@ pub struct SpmvArgs {
     /// check) and print what it took: for measuring start-up on large machines.
     #[arg(long, hide = true)]
     setup_only: bool,
+    /// Collect per-channel statistics of every exchange and write, per point, a JSON
+    /// file of them, CSV tables and a link-utilisation heatmap (SVG) into `--out-dir`.
+    #[arg(long)]
+    link_stats: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -161,6 +165,22 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
         .iter()
         .flat_map(|&d| algs.iter().map(move |&a| (d, a)))
         .collect();
+    // Outputs are named after --name, else after --out (so two runs with different
+    // --out files never overwrite each other's CSV and plots), else after the config.
+    let stem = a.name.clone().unwrap_or_else(|| match &a.out {
+        Some(out) => out
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "spmv".into()),
+        None => format!(
+            "spmv-{}",
+            a.cfg
+                .config
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default()
+        ),
+    });
     for &(dims, alg) in &runs {
         for &p in &nodes {
             if let Some(pb) = &pb {
@@ -234,6 +254,8 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 threads: a.threads,
                 partitions: a.threads,
                 check: false,
+                link_stats: a.link_stats,
+                ..Default::default()
             };
             let marks = prog.marks.clone();
             let o = run_program_owned(
@@ -275,6 +297,19 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 v["comm_over_bisection_bound"] = json!(comm / bound);
                 v["remote_elements"] = json!(remote);
             }
+            if a.link_stats {
+                let base = a.out_dir.join(format!("{stem}-{}-{dims}d-{p}", alg.name()));
+                v["link_stats_files"] = json!(super::link_stats::write_exchange(
+                    &base,
+                    &params,
+                    &o.stats,
+                    o.cycles,
+                    &format!(
+                        "link utilisation: {} exchange, {p} nodes {shape:?}",
+                        alg.name()
+                    ),
+                )?);
+            }
             points.push(v);
             if let Some(pb) = &pb {
                 pb.inc(1);
@@ -306,22 +341,6 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
     if points.is_empty() {
         return Err("no node count fits the requested dimensions; nothing was run".into());
     }
-    // Outputs are named after --name, else after --out (so two runs with different
-    // --out files never overwrite each other's CSV and plots), else after the config.
-    let stem = a.name.clone().unwrap_or_else(|| match &a.out {
-        Some(out) => out
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "spmv".into()),
-        None => format!(
-            "spmv-{}",
-            a.cfg
-                .config
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default()
-        ),
-    });
     if let Some(out) = &a.out {
         write_file(
             out,

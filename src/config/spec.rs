@@ -35,6 +35,11 @@ pub struct NicSpec {
     pub ejection_latency: u64,
     pub flow_control: FlowControl,
     pub classes: usize,
+    /// Cycles the per-channel statistics cover (`None`: not collected); set by the
+    /// engine on request, not a config key.
+    pub channel_window: Option<(u64, u64)>,
+    /// Which operations to trace (`None`: no trace); set by the engine on request.
+    pub trace: Option<crate::stats::trace::TraceSpec>,
 }
 
 impl NicSpec {
@@ -48,6 +53,8 @@ impl NicSpec {
             ejection_latency: p.ejection_latency,
             flow_control: p.flow_control,
             classes,
+            channel_window: None,
+            trace: None,
         }
     }
 

@@ -113,6 +113,10 @@ pub trait RouterModel: Send {
     ) -> bool;
     /// Flits sent out of each network port so far.
     fn link_flits(&self) -> &[u64];
+    /// Copies the router's per-channel statistics (if collected) into `s`.
+    fn record_channels(&self, s: &mut crate::stats::ChannelStats);
+    /// Adds the router's traced hops (if tracing) to `t`.
+    fn record_trace(&self, t: &mut crate::stats::trace::TraceData);
     /// One line per channel holding flits, for deadlock reports.
     fn describe_stuck(&self, sh: &Self::Shared, injectors: usize) -> Vec<String>;
     /// Copies the counters the partition's routers added to `scratch` into `stats`.

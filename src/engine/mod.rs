@@ -73,6 +73,10 @@ pub trait Endpoint: Send {
     fn finished_at(&self) -> Option<u64> {
         None
     }
+    /// Copies the adapter's per-channel statistics (if collected) into `s`.
+    fn record_channels(&self, _s: &mut crate::stats::ChannelStats) {}
+    /// Adds the endpoint's traced operations (if tracing) to `t`.
+    fn record_trace(&self, _t: &mut crate::stats::trace::TraceData) {}
 }
 
 /// An independent random stream per component, from (global seed, component id,

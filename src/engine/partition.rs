@@ -17,6 +17,10 @@ pub struct Shared<R: RouterModel> {
     pub nspec: NicSpec,
     pub window: (u64, u64),
     pub record_ids: bool,
+    /// Zeroed per-channel statistics of the whole network, when they are collected.
+    pub channels: Option<crate::stats::ChannelStats>,
+    /// Which packets and operations to trace, if any.
+    pub trace: Option<crate::stats::trace::TraceSpec>,
     /// Smallest delay of any message between routers: the synchronisation window.
     pub lookahead: u64,
 }
@@ -194,8 +198,26 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
 
     /// This partition's counters with the flits of each of its links filled in
     /// (`total` nodes, `np` network ports each).
-    pub fn stats_with_links(&self, total: usize, np: usize) -> Stats {
+    pub fn stats_with_links(&self, total: usize, np: usize, sh: &Shared<R>) -> Stats {
         let mut s = self.stats.clone();
+        if let Some(template) = &sh.channels {
+            let mut c = template.clone();
+            for (r, e) in self.routers.iter().zip(&self.endpoints) {
+                r.record_channels(&mut c);
+                e.record_channels(&mut c);
+            }
+            s.channels = Some(c);
+        }
+        if let Some(spec) = sh.trace {
+            let mut t = crate::stats::trace::TraceData::new(spec);
+            for (r, e) in self.routers.iter().zip(&self.endpoints) {
+                r.record_trace(&mut t);
+                e.record_trace(&mut t);
+            }
+            let mut merged = crate::stats::trace::TraceData::new(spec);
+            merged.merge(&t);
+            s.trace = Some(merged);
+        }
         s.link_flits = vec![0; total * np];
         for (&g, r) in self.nodes.iter().zip(&self.routers) {
             let base = g as usize * np;

@@ -77,6 +77,14 @@ impl RouterModel for Router {
         Router::link_flits(self)
     }
 
+    fn record_channels(&self, s: &mut crate::stats::ChannelStats) {
+        Router::record_channels(self, s)
+    }
+
+    fn record_trace(&self, t: &mut crate::stats::trace::TraceData) {
+        Router::record_trace(self, t)
+    }
+
     fn describe_stuck(&self, sh: &RouterShared, injectors: usize) -> Vec<String> {
         Router::describe_stuck(self, &sh.spec, sh.routing.torus(), injectors)
     }
@@ -133,14 +141,23 @@ impl<E: Endpoint> Engine<E, Router> {
     ) -> Self {
         let torus = routing.torus().clone();
         let classes = routing.network().classes as usize;
-        let router = RouterShared {
-            routing,
-            spec: RouterSpec::new(p),
-        };
+        let mut spec = RouterSpec::new(p);
+        let mut nspec = NicSpec::new(p, classes);
+        let window = opts.link_stats.then_some(opts.channel_window);
+        spec.channel_window = window;
+        nspec.channel_window = window;
+        spec.trace = opts.trace;
+        nspec.trace = opts.trace;
+        let channels = window.map(|w| {
+            crate::stats::ChannelStats::new(torus.nodes(), spec.np, spec.p_in * spec.vcs, w)
+        });
+        let router = RouterShared { routing, spec };
         let sh = Shared {
             lookahead: Router::lookahead(&router),
             router,
-            nspec: NicSpec::new(p, classes),
+            nspec,
+            channels,
+            trace: opts.trace,
             window: (p.warmup_cycles, p.warmup_cycles + p.measure_cycles),
             record_ids: opts.check,
         };

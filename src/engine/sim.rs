@@ -24,6 +24,13 @@ pub struct RunOptions {
     pub partitions: usize,
     /// Worker threads that advance partitions in parallel (1: the calling thread).
     pub threads: usize,
+    /// Collect per-channel statistics (links, input VCs, crossbars, adapters).
+    pub link_stats: bool,
+    /// The cycles they cover, `[from, to)`: a synthetic run counts its measurement
+    /// window, a program run everything.
+    pub channel_window: (u64, u64),
+    /// Trace packets and operations (`--trace`).
+    pub trace: Option<crate::stats::trace::TraceSpec>,
 }
 
 impl Default for RunOptions {
@@ -32,6 +39,9 @@ impl Default for RunOptions {
             check: false,
             partitions: 1,
             threads: 1,
+            link_stats: false,
+            channel_window: (0, u64::MAX),
+            trace: None,
         }
     }
 }
@@ -296,7 +306,7 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
         let mut s = Stats::default();
         let np = self.torus.network_ports();
         for p in &self.parts {
-            s.merge(&p.stats_with_links(self.nodes, np));
+            s.merge(&p.stats_with_links(self.nodes, np, &self.sh));
         }
         if self.comm.size() == 1 {
             return s;

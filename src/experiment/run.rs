@@ -113,6 +113,10 @@ pub fn run_synthetic_on(
     let classes = p.subnetworks;
     let routing = prepare_routing(p, classes, skip_deadlock_check)?;
     let picker = DestinationPicker::for_params(p);
+    let opts = &RunOptions {
+        channel_window: (p.warmup_cycles, p.warmup_cycles + p.measure_cycles),
+        ..opts.clone()
+    };
     let mut engine = Engine::with_routing(p, routing, opts, comm, |node, torus, nic| {
         SyntheticEndpoint::new(node, p, torus, nic, &picker)
     });

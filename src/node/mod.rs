@@ -1,7 +1,9 @@
 //! What sits at each router's injectors and ejectors: the network adapter ([`nic`]) and
 //! the endpoint models built on it.
 
+mod adapter_counters;
 pub mod nic;
 pub mod op;
+mod op_trace;
 pub mod pcie;
 pub mod shmem;

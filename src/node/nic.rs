@@ -10,6 +10,7 @@
 //! PCIe and its buffer slots are freed only then, so ejection is limited by PCIe as on
 //! the real machine; without one (synthetic traffic) the adapter sinks flits at once.
 
+use super::adapter_counters::AdapterCounters;
 use super::pcie::PcieLink;
 use crate::config::schema::FlowControl;
 use crate::config::spec::{NicSpec, PcieSpec};
@@ -59,6 +60,8 @@ pub struct Nic {
     /// Work is blocked on injector credits: a credit's arrival must wake the adapter
     /// (set by [`Nic::next_wake`], which then leaves that work out of the wake-up).
     awaits_credit: bool,
+    /// Per-channel statistics, only when requested.
+    chan: Option<Box<AdapterCounters>>,
 }
 
 impl Nic {
@@ -75,6 +78,9 @@ impl Nic {
             written: VecDeque::new(),
             held: Vec::new(),
             awaits_credit: false,
+            chan: spec
+                .channel_window
+                .map(|w| Box::new(AdapterCounters::new(w))),
         }
     }
 
@@ -91,6 +97,19 @@ impl Nic {
 
     pub fn enqueue(&mut self, p: PacketDesc) {
         self.queues[p.class as usize].push_back(p);
+        if self.chan.is_some() {
+            let q = self.queued();
+            if let Some(c) = &mut self.chan {
+                c.queue_changed(p.created, q);
+            }
+        }
+    }
+
+    /// Copies this adapter's per-channel statistics (if collected) into `s`.
+    pub fn record_channels(&self, s: &mut crate::stats::ChannelStats) {
+        if let Some(c) = &self.chan {
+            c.record(self.node as usize, s);
+        }
     }
 
     /// Packets waiting to start, over all classes.
@@ -206,6 +225,9 @@ impl Nic {
                 break;
             }
             self.arrivals.pop_front();
+            if let Some(c) = &mut self.chan {
+                c.ejected(at);
+            }
             let credit_port = (spec.np + port as usize) as u16;
             match &mut self.sink {
                 None => {
@@ -280,6 +302,9 @@ impl Nic {
                 flit,
             });
             flits += 1;
+            if let Some(c) = &mut self.chan {
+                c.injected(t);
+            }
             heads += (s.next == 0) as u64;
             s.next += 1;
             if s.next == d.len {
@@ -310,6 +335,12 @@ impl Nic {
             }
             let Some((vc, _)) = best else { continue };
             self.queues[class].pop_front();
+            if self.chan.is_some() {
+                let q = self.queued();
+                if let Some(c) = &mut self.chan {
+                    c.queue_changed(t, q);
+                }
+            }
             let packet = ((self.node as u64) << 32) | self.next_seq as u64;
             self.next_seq += 1;
             self.sending[inj] = Some(Sending {

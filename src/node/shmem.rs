@@ -148,6 +148,8 @@ pub struct ShmemPe {
     marks: Vec<(u16, u64)>,
     finished: bool,
     finished_at: Option<u64>,
+    /// Operations traced (`--trace`), if any.
+    trace: Option<Box<super::op_trace::OpTrace>>,
 }
 
 impl ShmemPe {
@@ -177,6 +179,9 @@ impl ShmemPe {
             marks: Vec::new(),
             finished: false,
             finished_at: None,
+            trace: nic
+                .trace
+                .map(|s| Box::new(super::op_trace::OpTrace::new(s, node as u32))),
         }
     }
 
@@ -294,6 +299,9 @@ impl ShmemPe {
                 break;
             };
             self.wait = Wait::None;
+            if let Some(tr) = &mut self.trace {
+                tr.running(self.pc, t);
+            }
             match op {
                 Op::Put { dest, bytes, flag } => {
                     if dest == self.me {
@@ -336,6 +344,9 @@ impl ShmemPe {
                             ready: done + p.pcie.latency,
                         });
                         self.busy_until = done;
+                        if let Some(tr) = &mut self.trace {
+                            tr.done(self.pc, &op, done);
+                        }
                         self.pc += 1;
                         self.wait = Wait::Gets;
                         return;
@@ -405,6 +416,9 @@ impl ShmemPe {
                     self.loops.pop();
                 }
             }
+            if let Some(tr) = &mut self.trace {
+                tr.done(self.pc, &op, self.busy_until.max(t));
+            }
             self.pc += 1;
         }
     }
@@ -452,6 +466,16 @@ impl Endpoint for ShmemPe {
         // the queue shrinks only when the adapter starts a packet, in a step of this
         // endpoint, which runs the program again right after.
         next
+    }
+
+    fn record_channels(&self, s: &mut crate::stats::ChannelStats) {
+        self.nic.record_channels(s)
+    }
+
+    fn record_trace(&self, t: &mut crate::stats::trace::TraceData) {
+        if let Some(tr) = &self.trace {
+            tr.record(t);
+        }
     }
 
     fn stop(&mut self, _t: u64) -> u64 {

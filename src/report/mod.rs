@@ -1,6 +1,9 @@
 //! Results: the JSON result file (the stable contract for scripts) and the human summary.
 
+pub mod channels;
+pub mod heatmap;
 pub mod plot;
+pub mod trace;
 
 use crate::config::{Config, Params};
 use crate::experiment::phases::Outcome;
@@ -127,7 +130,7 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
         0.0
     };
     let payload_per_flit = p.payload_bytes(p.packet_flits) as f64 / p.packet_flits as f64;
-    json!({
+    let mut doc = json!({
         "torsim_version": crate::core::VERSION,
         "git_revision": crate::core::GIT_REVISION,
         "seed": p.seed,
@@ -181,7 +184,9 @@ pub fn result_json(config: &Config, p: &Params, o: &Outcome, threads: usize) -> 
             sync_wait_fraction: o.sync_wait_fraction,
         }),
         "config": crate::config::resolved_json(config, p),
-    })
+    });
+    channels::add_channel_sections(&mut doc, p, s, o.cycles);
+    doc
 }
 
 /// Removes the execution-dependent part (the `performance` object, and wall-clock keys
@@ -308,7 +313,7 @@ pub fn program_json(
         .iter()
         .map(|&(pe, id, c)| json!({"pe": pe, "mark": program.marks[id as usize], "cycle": c, "us": us(c)}))
         .collect();
-    json!({
+    let mut doc = json!({
         "torsim_version": crate::core::VERSION,
         "git_revision": crate::core::GIT_REVISION,
         "seed": p.seed,
@@ -350,7 +355,9 @@ pub fn program_json(
             sync_wait_fraction: o.sync_wait_fraction,
         }),
         "config": crate::config::resolved_json(config, p),
-    })
+    });
+    channels::add_channel_sections(&mut doc, p, s, o.cycles);
+    doc
 }
 
 /// A short human summary of a program run.

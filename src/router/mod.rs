@@ -31,8 +31,10 @@
 //! allocation and traversal.
 
 pub mod arbiter;
+mod channel_counters;
 mod input_unit;
 mod output_unit;
+mod packet_trace;
 mod switch_alloc;
 mod vc_alloc;
 
@@ -44,8 +46,10 @@ use crate::core::message::Msg;
 use crate::routing::{Route, Routing};
 use crate::topology::Torus;
 use arbiter::Request;
+use channel_counters::ChannelCounters;
 use input_unit::{InputVc, Stage, VcSet};
 use output_unit::{NONE, OutPort, OutputVc};
+use packet_trace::PacketTrace;
 use rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -90,6 +94,11 @@ pub struct RouterSpec {
     pub subnetworks: u8,
     /// Seeds the per-router random streams (random selection).
     pub seed: u64,
+    /// Cycles the per-channel statistics cover (`None`: not collected). Set by the
+    /// engine when the user asks for them; not a config key.
+    pub channel_window: Option<(u64, u64)>,
+    /// Which packets to trace (`None`: no trace); set by the engine on request.
+    pub trace: Option<crate::stats::trace::TraceSpec>,
 }
 
 impl RouterSpec {
@@ -129,6 +138,8 @@ impl RouterSpec {
             timeout_action: p.timeout_action,
             subnetworks: p.subnetworks.min(255) as u8,
             seed: p.seed,
+            channel_window: None,
+            trace: None,
         }
     }
 }
@@ -161,6 +172,10 @@ pub struct Router {
     /// the per-cycle pass reads stay in few cache lines).
     routes: Vec<Route>,
     rng: Xoshiro256PlusPlus,
+    /// Per-channel statistics, only when requested.
+    chan: Option<Box<ChannelCounters>>,
+    /// Packet trace, only when requested.
+    trace: Option<Box<PacketTrace>>,
 }
 
 impl Router {
@@ -192,12 +207,32 @@ impl Router {
             rng: Xoshiro256PlusPlus::seed_from_u64(
                 spec.seed ^ (node as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x726f_7574,
             ),
+            chan: spec
+                .channel_window
+                .map(|w| Box::new(ChannelCounters::new(spec.np, spec.p_in * v, w))),
+            trace: spec
+                .trace
+                .map(|s| Box::new(PacketTrace::new(s, spec.p_in * v))),
         }
     }
 
     /// Flits sent out of each network port so far.
     pub fn link_flits(&self) -> &[u64] {
         &self.link_flits
+    }
+
+    /// Adds this router's traced hops (if tracing) to `out`.
+    pub fn record_trace(&self, out: &mut crate::stats::trace::TraceData) {
+        if let Some(tr) = &self.trace {
+            tr.record(out);
+        }
+    }
+
+    /// Copies this router's per-channel statistics (if collected) into `s`.
+    pub fn record_channels(&self, s: &mut crate::stats::ChannelStats) {
+        if let Some(c) = &self.chan {
+            c.record(self.node as usize, s);
+        }
     }
 
     /// A flit arrives (at cycle `at`) into an input VC. Space is guaranteed by credits.
@@ -305,6 +340,15 @@ impl Router {
                     let o = ivc.out;
                     if self.switch_ready(spec, i, t) {
                         sc.sa.push(((i / v) as u16, o, req));
+                    } else if let Some(c) = &mut self.chan {
+                        let ivc = &self.inputs[i];
+                        let op = o as usize;
+                        if op < spec.np
+                            && ivc.ready <= t
+                            && self.outputs[op * v + ivc.out_vc as usize].credits == 0
+                        {
+                            c.stalled |= 1 << op;
+                        }
                     }
                     return;
                 }
@@ -328,6 +372,14 @@ impl Router {
             ivc.pick = choice.map_or(0, |c| c.1);
             if let Some((o, _)) = choice {
                 sc.va.push((o, req));
+            } else if let Some(c) = &mut self.chan
+                && spec.bubble_slots.is_some()
+            {
+                for cand in self.routes[i].as_slice() {
+                    if vc_alloc::bubble_refused(spec, &self.outputs, cand, need) {
+                        c.bubble_refused(cand.port_lo as usize, t);
+                    }
+                }
             }
         });
         // 3. VC allocation; winners whose switch request is due join the switch requests
@@ -353,6 +405,9 @@ impl Router {
                 sc.sa.sort_unstable_by_key(|r| r.2.idx);
             }
         }
+        if let Some(c) = &mut self.chan {
+            c.end_cycle(t);
+        }
         if sc.sa.is_empty() {
             return present > 0;
         }
@@ -362,7 +417,15 @@ impl Router {
             let (i, op) = sc.won[k];
             let (i, op) = (i as usize, op as usize);
             let ivc = &mut self.inputs[i];
+            if let Some(c) = &mut self.chan {
+                // Flits delivered ahead of their arrival cycle are not yet there.
+                let held = ivc.buf.iter().take_while(|x| x.0 <= t).count();
+                c.sent(i, held, op, spec.np, ivc.front_at, ivc.ready, t);
+            }
             let mut f = ivc.pop();
+            if let Some(tr) = &mut self.trace {
+                tr.sent(i, &f, t);
+            }
             if ivc.front_at == u64::MAX {
                 self.occupied.remove(i);
             }

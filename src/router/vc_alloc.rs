@@ -67,6 +67,30 @@ pub(super) fn best_vc(
     (best != NONE).then_some((best, best_credits))
 }
 
+/// Whether candidate `c`, a hop entering a ring, is refused by the bubble rule alone:
+/// one of its VCs is free with enough credits and a slot downstream, but not the two
+/// slots a packet entering a ring needs.
+pub(super) fn bubble_refused(
+    spec: &RouterSpec,
+    outputs: &[OutputVc],
+    c: &Candidate,
+    need: u32,
+) -> bool {
+    let Some(s) = spec.bubble_slots else {
+        return false;
+    };
+    if !c.enters_ring || c.port_lo as usize >= spec.np {
+        return false;
+    }
+    let v = spec.vcs;
+    (c.port_lo..c.port_lo + c.port_count).any(|p| {
+        (c.vc_lo..c.vc_hi).any(|vc| {
+            let o = &outputs[p as usize * v + vc as usize];
+            o.owner == NONE && o.credits >= need && s - o.slots_used == 1
+        })
+    })
+}
+
 /// The selection among a route's usable candidates, offered in routing's order of
 /// preference: an escape candidate is kept only while no other is usable; among
 /// candidates of the same kind `most-credits` keeps the one whose VC has most credits
@@ -235,6 +259,23 @@ impl Router {
             };
             ovc.rr = w;
             ovc.owner = w as u32;
+            if let Some(ch) = &mut self.chan {
+                ch.vc_granted(w as usize, self.inputs[w as usize].ready, t);
+            }
+            if let Some(tr) = &mut self.trace {
+                let ivc = &self.inputs[w as usize];
+                tr.granted(
+                    self.node,
+                    v,
+                    w as usize,
+                    o as usize,
+                    ivc.front(),
+                    ivc.front_at,
+                    ivc.ready,
+                    t,
+                    t + spec.sa_after_va,
+                );
+            }
             if spec.bubble_slots.is_some() && (o as usize / v) < spec.np {
                 ovc.take_slot(self.inputs[w as usize].front().len);
             }

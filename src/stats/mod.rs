@@ -2,8 +2,11 @@
 //! [`histogram`]). Everything is an integer so that partitions merge by addition and
 //! the merged result does not depend on how the run was split.
 
+pub mod channels;
 pub mod histogram;
+pub mod trace;
 
+pub use channels::ChannelStats;
 pub use histogram::Histogram;
 
 /// Counters the routers add to while they work (kept by each partition, shared by its
@@ -61,6 +64,12 @@ pub struct Stats {
     pub router: RouterCounters,
     /// Flits sent over each link direction, `node * 2n + port` (the whole run).
     pub link_flits: Vec<u64>,
+    /// Per-channel statistics, when requested (`--link-stats`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<ChannelStats>,
+    /// Packet and operation traces, when requested (`--trace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<trace::TraceData>,
     pub events: u64,
     pub last_delivery: u64,
     /// Delivered packet ids, collected only when conservation is being checked.
@@ -88,6 +97,19 @@ impl Stats {
         }
         for (a, b) in self.link_flits.iter_mut().zip(&o.link_flits) {
             *a += b;
+        }
+        if let Some(ot) = &o.trace {
+            match &mut self.trace {
+                Some(t) => t.merge(ot),
+                None => {
+                    let mut t = trace::TraceData::new(ot.spec);
+                    t.merge(ot);
+                    self.trace = Some(t);
+                }
+            }
+        }
+        if let Some(oc) = &o.channels {
+            self.channels.get_or_insert_with(Default::default).merge(oc);
         }
         self.events += o.events;
         self.last_delivery = self.last_delivery.max(o.last_delivery);

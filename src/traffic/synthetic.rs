@@ -128,6 +128,10 @@ impl Endpoint for SyntheticEndpoint {
         }
     }
 
+    fn record_channels(&self, s: &mut crate::stats::ChannelStats) {
+        self.nic.record_channels(s)
+    }
+
     fn stop(&mut self, t: u64) -> u64 {
         self.gen_end = t;
         self.nic.abandon_queue() as u64

@@ -34,6 +34,7 @@ pub fn run(p: &Params, partitions: usize, check: bool) -> Outcome {
             check,
             partitions,
             threads: 1,
+            ..Default::default()
         },
         false,
         &mut |_| {},
