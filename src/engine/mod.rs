@@ -47,7 +47,7 @@ pub trait Endpoint: Send {
     /// A credit for injector `port`, VC `vc`, arriving at cycle `at`.
     fn accept_credit(&mut self, at: u64, port: usize, vc: usize);
     /// Packets injected so far (their ids are `0 .. injected()` in the low word).
-    fn injected(&self) -> u32;
+    fn injected(&self) -> u64;
     /// The first cycle the endpoint needs to run, if any.
     fn first_wake(&self) -> Option<u64>;
     /// Runs cycle `t`; returns the next cycle it needs to run (arrivals wake it too).

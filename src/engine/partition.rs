@@ -208,7 +208,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
     }
 
     /// Packets each owned node injected, for the exactly-once check.
-    pub fn injected_per_node(&self) -> Vec<(u32, u32)> {
+    pub fn injected_per_node(&self) -> Vec<(u32, u64)> {
         self.nodes
             .iter()
             .zip(&self.endpoints)

@@ -3,5 +3,6 @@
 
 pub mod nic;
 pub mod op;
+pub mod outgoing;
 pub mod pcie;
 pub mod shmem;
