@@ -57,8 +57,8 @@ fn a_put_and_a_get_of_100_mb_complete_at_pcie_speed_with_bounded_memory() {
         "the message must need more packets than a 16-bit count holds"
     );
     let mut prog = Program::new(p.nodes());
-    let [start, put_done, get_done, landed] = ["start", "put-done", "get-done", "landed"]
-        .map(|m| prog.mark_id(m));
+    let [start, put_done, get_done, landed] =
+        ["start", "put-done", "get-done", "landed"].map(|m| prog.mark_id(m));
     prog.ops[0] = vec![
         Op::Mark { id: start },
         Op::Put {
@@ -74,7 +74,11 @@ fn a_put_and_a_get_of_100_mb_complete_at_pcie_speed_with_bounded_memory() {
         },
         Op::Mark { id: get_done },
     ];
-    prog.ops[2] = vec![Op::Wait { flag: 3 }, Op::Mark { id: landed }, Op::Wait { flag: 3 }];
+    prog.ops[2] = vec![
+        Op::Wait { flag: 3 },
+        Op::Mark { id: landed },
+        Op::Wait { flag: 3 },
+    ];
     // The second wait on PE 2 must never be satisfied: one put signals once. Run the
     // program without it first.
     let mut once = prog.clone();
@@ -140,7 +144,7 @@ fn a_put_and_a_get_of_100_mb_complete_at_pcie_speed_with_bounded_memory() {
 
     // With the second wait, PE 2 waits forever: the run is a stall, not a success.
     let err = run(&prog)
-    .err()
-    .expect("a second signal from one put would be a protocol bug");
+        .err()
+        .expect("a second signal from one put would be a protocol bug");
     assert!(err.to_string().contains("flag 3"), "{err}");
 }

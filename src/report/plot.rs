@@ -52,7 +52,8 @@ pub fn line_plot(
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
-    let root = SVGBackend::new(path, (800, 560)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (800, 560)).into_drawing_area();
     let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
     root.fill(&WHITE).map_err(|x| e(&x))?;
     let mut chart = ChartBuilder::on(&root)
@@ -70,7 +71,9 @@ pub fn line_plot(
         .map_err(|x| e(&x))?;
     draw_lines(&mut chart, series, &e)?;
     root.present().map_err(|x| e(&x))?;
-    Ok(())
+    drop(chart);
+    drop(root);
+    super::atomic::write_atomic(path, svg.as_bytes())
 }
 
 /// A log-log plot of named series (e.g. speedup against node count).
@@ -95,7 +98,8 @@ pub fn log_log_plot(
     let (y0, y1) = pts
         .iter()
         .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    let root = SVGBackend::new(path, (800, 560)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (800, 560)).into_drawing_area();
     let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
     root.fill(&WHITE).map_err(|x| e(&x))?;
     let mut chart = ChartBuilder::on(&root)
@@ -116,7 +120,9 @@ pub fn log_log_plot(
         .map_err(|x| e(&x))?;
     draw_lines(&mut chart, series, &e)?;
     root.present().map_err(|x| e(&x))?;
-    Ok(())
+    drop(chart);
+    drop(root);
+    super::atomic::write_atomic(path, svg.as_bytes())
 }
 
 /// Stacked bars, one per category, each split into named parts (e.g. compute and
@@ -135,7 +141,8 @@ pub fn stacked_bars(
     let top = (0..n)
         .map(|i| parts.iter().map(|p| p.1[i]).sum::<f64>())
         .fold(0.0, f64::max);
-    let root = SVGBackend::new(path, (800, 560)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (800, 560)).into_drawing_area();
     let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
     root.fill(&WHITE).map_err(|x| e(&x))?;
     let mut chart = ChartBuilder::on(&root)
@@ -191,5 +198,7 @@ pub fn stacked_bars(
         .draw()
         .map_err(|x| e(&x))?;
     root.present().map_err(|x| e(&x))?;
-    Ok(())
+    drop(chart);
+    drop(root);
+    super::atomic::write_atomic(path, svg.as_bytes())
 }

@@ -161,7 +161,10 @@ mod tests {
         assert_eq!((h.min(), h.max(), h.count()), (3, u64::MAX, 4));
         assert!(h.coarse.len() <= 3 && h.counts.len() <= 4);
         let q = h.quantile(0.75);
-        assert!(q <= (1 << 40) + 12_345 && q as f64 >= ((1u64 << 40) + 12_345) as f64 * (1.0 - 1.0 / 512.0));
+        assert!(
+            q <= (1 << 40) + 12_345
+                && q as f64 >= ((1u64 << 40) + 12_345) as f64 * (1.0 - 1.0 / 512.0)
+        );
         let mut merged = Histogram::default();
         merged.merge(&h);
         assert_eq!(merged, h);
