@@ -183,8 +183,14 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(msg) => {
             // Every rank fails with the same error (see `par`); one copy is enough.
+            // One line, whatever the error: its detail lines are joined.
             if par.is_root() {
-                eprintln!("torsim: {}", msg.trim_end());
+                let parts: Vec<&str> = msg
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                eprintln!("torsim: {}", parts.join("; "));
             }
             1
         }

@@ -61,7 +61,8 @@ pub fn estimate(p: &Params, program: Option<&Program>, check_packets: Option<u64
         e.parts.push(("marks", marks.saturating_mul(32)));
     }
     if let Some(n) = check_packets {
-        e.parts.push(("packet ids for --check", n.saturating_mul(16)));
+        e.parts
+            .push(("packet ids for --check", n.saturating_mul(16)));
     }
     e
 }
@@ -98,7 +99,10 @@ pub fn bound() -> Result<(u64, String), String> {
     }
     Ok(match machine_memory() {
         Some(m) => (m / 2, "half of this machine's memory".to_string()),
-        None => (4 << 30, "the default when the machine's memory is unknown".to_string()),
+        None => (
+            4 << 30,
+            "the default when the machine's memory is unknown".to_string(),
+        ),
     })
 }
 
@@ -173,8 +177,14 @@ mod tests {
     fn marks_multiply_through_loops() {
         let ops = [
             Op::Mark { id: 0 },
-            Op::Repeat { count: 1000, end: 4 },
-            Op::Repeat { count: 1000, end: 3 },
+            Op::Repeat {
+                count: 1000,
+                end: 4,
+            },
+            Op::Repeat {
+                count: 1000,
+                end: 3,
+            },
             Op::Mark { id: 1 },
             Op::EndRepeat { start: 2 },
             Op::EndRepeat { start: 1 },
