@@ -345,7 +345,7 @@ fn combined_checks_name_every_key_with_its_line() {
     // Too many injectors is blamed on the injectors.
     let e = run_bad(
         d.path(),
-        &format!("{BASE}").replace(
+        &BASE.replace(
             "buffer_flits = 64\n",
             "buffer_flits = 64\ninjectors = 1000000\n",
         ),

@@ -316,7 +316,7 @@ impl Params {
         };
         // The rate is kept as a fraction over 10^9: below 10^-6 flits per cycle it would
         // be off by more than 0.1%.
-        if !(link_flits_per_cycle >= 1e-6) {
+        if link_flits_per_cycle.is_nan() || link_flits_per_cycle < 1e-6 {
             return Err(ConfigError::new(
                 "network.link_bandwidth",
                 format!(
