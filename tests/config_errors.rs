@@ -256,11 +256,31 @@ fn injection_delay_past_the_run_is_refused() {
     let (p, l) = with_bad(
         d.path(),
         "delay.toml",
+        "[traffic]\ninjection_delay = 900000000000\n",
+    );
+    expect_error(
+        &p,
+        &[],
+        &[
+            &at(&p, l + 1),
+            "traffic.injection_delay",
+            "whole run",
+            "`simulation.measure_cycles` (default)",
+        ],
+    );
+    // Beyond the longest span of time any value may ask for: refused with the limit.
+    let (p, l) = with_bad(
+        d.path(),
+        "far.toml",
         "[traffic]\ninjection_delay = 9000000000000000000\n",
     );
     expect_error(
         &p,
         &[],
-        &[&at(&p, l + 1), "traffic.injection_delay", "whole run"],
+        &[
+            &at(&p, l + 1),
+            "traffic.injection_delay",
+            "1125899906842624",
+        ],
     );
 }

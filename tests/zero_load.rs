@@ -73,7 +73,7 @@ impl Endpoint for Scripted {
     fn accept_credit(&mut self, at: u64, port: usize, vc: usize) -> bool {
         self.nic.accept_credit(at, port, vc)
     }
-    fn injected(&self) -> u32 {
+    fn injected(&self) -> u64 {
         self.nic.injected()
     }
     fn first_wake(&self) -> Option<u64> {
@@ -118,7 +118,7 @@ impl Endpoint for Scripted {
     }
     fn stop(&mut self, _t: u64) -> u64 {
         self.script.clear();
-        self.nic.abandon_queue() as u64
+        self.nic.abandon_queue()
     }
 }
 

@@ -171,7 +171,29 @@ fn phase_name(p: Phase) -> &'static str {
 }
 
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    // No input may end in a backtrace: a panic is a bug, reported in one line with the
+    // exit code of any failure.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "torsim: internal error{at}: {} (a bug in torsim; please report it with the input)",
+            what.replace('\n', " ")
+        );
+        std::process::exit(1);
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
     let par = match processes(&cli.cmd) {
         Ok(p) => p,
         Err(msg) => {
@@ -183,8 +205,14 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(msg) => {
             // Every rank fails with the same error (see `par`); one copy is enough.
+            // One line, whatever the error: its detail lines are joined.
             if par.is_root() {
-                eprintln!("torsim: {}", msg.trim_end());
+                let parts: Vec<&str> = msg
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                eprintln!("torsim: {}", parts.join("; "));
             }
             1
         }
@@ -192,6 +220,36 @@ pub fn main() -> i32 {
     // `par` is dropped on return, which finalises MPI before `main` calls
     // `process::exit` (exiting skips destructors).
     code
+}
+
+/// Prints `--help` or `--version` (exit 0), or a usage error as one line (exit 1, like
+/// every other failure).
+fn usage_error(e: &clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprintln!("torsim: a command is needed; see `torsim --help`");
+            1
+        }
+        _ => {
+            // clap's message without its usage and hint lines, joined into one line.
+            let text = e.render().to_string();
+            let what: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                .filter(|l| !l.is_empty())
+                .collect();
+            let what = what.join(" ");
+            let what = what.strip_prefix("error: ").unwrap_or(&what);
+            eprintln!("torsim: {what}; see `torsim --help`");
+            1
+        }
+    }
 }
 
 /// The simulating commands join the MPI job when built with the `mpi` feature (a job
@@ -296,12 +354,9 @@ pub fn run_options(
     })
 }
 
+/// Writes an output file atomically (see [`report::atomic`]).
 fn write_file(path: &Path, text: &str) -> Result<(), String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    report::atomic::write_atomic(path, text.as_bytes())
 }
 
 fn run_command(cmd: Command, par: &Par) -> Result<(), String> {

@@ -19,13 +19,17 @@ pub use schema::Config;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A configuration problem, reported as `file:line: key: message`.
+/// A configuration problem, reported as `file:line: key: message`, followed by the
+/// other keys the check combined (each with its line, or `--set`), so a user can find
+/// every value that took part.
 #[derive(Debug, Clone)]
 pub struct ConfigError {
     pub file: Option<PathBuf>,
     pub line: Option<usize>,
     pub key: Option<String>,
     pub message: String,
+    /// Other keys the failed check read; filled with where they are set at load.
+    pub also: Vec<String>,
 }
 
 impl ConfigError {
@@ -35,6 +39,21 @@ impl ConfigError {
             line: None,
             key: Some(key.into()),
             message: message.into(),
+            also: Vec::new(),
+        }
+    }
+
+    /// The error also names `keys`, which the failed check combined with the first.
+    pub fn with(mut self, keys: &[&str]) -> Self {
+        self.also.extend(keys.iter().map(|k| k.to_string()));
+        self
+    }
+
+    /// A message without a key (the file as a whole).
+    pub fn plain(message: impl Into<String>) -> Self {
+        ConfigError {
+            key: None,
+            ..ConfigError::new("", message)
         }
     }
 }
@@ -49,7 +68,11 @@ impl fmt::Display for ConfigError {
         if let Some(k) = &self.key {
             write!(f, "`{k}`: ")?;
         }
-        write!(f, "{}", self.message)
+        write!(f, "{}", self.message)?;
+        if !self.also.is_empty() {
+            write!(f, " (with {})", self.also.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -59,9 +82,7 @@ impl std::error::Error for ConfigError {}
 pub fn load(path: &Path, overrides: &[String]) -> Result<(Config, Params), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: Some(path.to_path_buf()),
-        line: None,
-        key: None,
-        message: format!("cannot read config: {e}"),
+        ..ConfigError::plain(format!("cannot read config: {e}"))
     })?;
     load_str(&text, Some(path), overrides)
 }
@@ -77,22 +98,16 @@ pub fn load_str(
         e
     };
     if text.trim().is_empty() {
-        return Err(with_file(ConfigError {
-            file: None,
-            line: None,
-            key: None,
-            message: "the config is empty; it needs at least `[topology] shape = [...]`".into(),
-        }));
+        return Err(with_file(ConfigError::plain(
+            "the config is empty; it needs at least `[topology] shape = [...]`",
+        )));
     }
     let mut table: toml::Table =
         toml::from_str(text).map_err(|e| with_file(toml_error(text, &e)))?;
     // Type-check the file as written, so errors point at its lines.
     let _: Config = toml::from_str(text).map_err(|e| with_file(toml_error(text, &e)))?;
-    let set_error = |o: &str, e: toml::de::Error| ConfigError {
-        file: None,
-        line: None,
-        key: Some(format!("--set {o}")),
-        message: clean_message(e.message()),
+    let set_error = |o: &str, e: toml::de::Error| {
+        ConfigError::new(format!("--set {o}"), clean_message(e.message()))
     };
     for o in overrides {
         apply_override(&mut table, o).map_err(with_file)?;
@@ -104,22 +119,42 @@ pub fn load_str(
     let config: Config = toml::Value::Table(table)
         .try_into()
         .map_err(|e| with_file(set_error("", e)))?;
-    let params = Params::resolve(&config).map_err(|mut e| {
-        // A value that came from `--set` is blamed on the override, not on a line of
-        // the file (which may set the same key to something else).
-        let set_by = e.key.as_deref().and_then(|k| {
-            overrides
-                .iter()
-                .rev()
-                .find(|o| o.split_once('=').is_some_and(|(ok, _)| ok.trim() == k))
-        });
-        match set_by {
-            Some(o) => e.key = Some(format!("--set {o}")),
-            None => e.line = e.key.as_deref().and_then(|k| find_key_line(text, k)),
-        }
-        with_file(e)
-    })?;
+    let origin = params::Origin {
+        file: path.map(Path::to_path_buf),
+        text: text.into(),
+        overrides: overrides.to_vec(),
+    };
+    let mut params = Params::resolve(&config).map_err(|e| origin.locate(e))?;
+    params.origin = origin;
     Ok((config, params))
+}
+
+/// Says where the keys of a check's error are set: a value that came from `--set` is
+/// blamed on the override, not on a line of the file (which may set the same key to
+/// something else); a key set in the file gets its line; a key set nowhere is a
+/// default.
+pub fn locate(mut e: ConfigError, text: &str, overrides: &[String]) -> ConfigError {
+    let set_by = |k: &str| {
+        overrides
+            .iter()
+            .rev()
+            .find(|o| o.split_once('=').is_some_and(|(ok, _)| ok.trim() == k))
+    };
+    if let Some(k) = e.key.clone() {
+        match set_by(&k) {
+            Some(o) => e.key = Some(format!("--set {o}")),
+            None => e.line = find_key_line(text, &k),
+        }
+    }
+    e.also = std::mem::take(&mut e.also)
+        .into_iter()
+        .map(|k| match (set_by(&k), find_key_line(text, &k)) {
+            (Some(o), _) => format!("`--set {o}`"),
+            (None, Some(l)) => format!("`{k}` at line {l}"),
+            (None, None) => format!("`{k}` (default)"),
+        })
+        .collect();
+    e
 }
 
 fn clean_message(m: &str) -> String {
@@ -146,6 +181,7 @@ fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
         line,
         key,
         message: clean_message(e.message()),
+        also: Vec::new(),
     }
 }
 
@@ -176,24 +212,23 @@ fn key_at_line(text: &str, line: usize) -> Option<String> {
     None
 }
 
-/// The line a dotted key is set on, if it is set in the file at all.
+/// The line a dotted key is set on, if it is set in the file at all: found in the
+/// parsed document, so keys inside inline tables (`pipeline = { vc_allocation = 0 }`)
+/// and dotted keys (`router.buffer_flits = 4`) have their lines too.
 pub fn find_key_line(text: &str, dotted: &str) -> Option<usize> {
-    let (table, key) = match dotted.rsplit_once('.') {
-        Some((t, k)) => (t, k),
-        None => ("", dotted),
-    };
-    let mut current = String::new();
-    for (i, l) in text.lines().enumerate() {
-        let t = l.trim();
-        if t.starts_with('[') {
-            current = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-            continue;
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let mut table = doc.get_ref();
+    let parts: Vec<&str> = dotted.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *part)?;
+        if i + 1 == parts.len() {
+            let at = k.span().start;
+            return Some(text[..at.min(text.len())].matches('\n').count() + 1);
         }
-        if let Some((k, _)) = t.split_once('=') {
-            let k = k.trim();
-            if (current == table && k == key) || (current.is_empty() && k == dotted) {
-                return Some(i + 1);
-            }
+        match v.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => return None,
         }
     }
     None
@@ -202,12 +237,7 @@ pub fn find_key_line(text: &str, dotted: &str) -> Option<usize> {
 /// Applies one `dotted.key=value` override. The value is read as TOML (`0.3`, `true`,
 /// `[4, 4]`, `"uniform"`); a bare word is taken as a string.
 pub fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), ConfigError> {
-    let err = |m: String| ConfigError {
-        file: None,
-        line: None,
-        key: Some(format!("--set {spec}")),
-        message: m,
-    };
+    let err = |m: String| ConfigError::new(format!("--set {spec}"), m);
     let (key, value) = spec
         .split_once('=')
         .ok_or_else(|| err("expected `dotted.key=value`".into()))?;

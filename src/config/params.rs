@@ -4,7 +4,30 @@ use super::ConfigError;
 use super::schema::*;
 use super::units::Rate;
 use crate::core::direction::{Direction, dim_name};
-use crate::core::limits::{MAX_INPUT_VCS, MAX_OUTPUT_PORTS};
+use crate::core::limits::{
+    MAX_BUFFER_FLITS, MAX_CLOCK_HZ, MAX_DELAY_CYCLES, MAX_INPUT_VCS, MAX_OUTPUT_PORTS,
+    MAX_RUN_CYCLES, MIN_CLOCK_HZ,
+};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the parameters came from, so that checks run after loading (which depend on
+/// the workload) can still name the file, the lines and the `--set` overrides.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub file: Option<PathBuf>,
+    pub text: Arc<str>,
+    pub overrides: Vec<String>,
+}
+
+impl Origin {
+    /// `e` with the file, and each key's line or override.
+    pub fn locate(&self, e: ConfigError) -> ConfigError {
+        let mut e = super::locate(e, &self.text, &self.overrides);
+        e.file = self.file.clone();
+        e
+    }
+}
 
 /// Link rate as an exact fraction of one flit per cycle (`num / den < 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +97,8 @@ pub struct Params {
     pub node: NodeParams,
     /// Link data rate after line coding, in bytes per second (for reports).
     pub link_bytes_per_second: f64,
+    /// The config's file, text and overrides (for errors of later checks).
+    pub origin: Origin,
 }
 
 /// The node model in model units.
@@ -149,15 +174,27 @@ fn resolve_node(n: &NodeConfig, clock_hz: f64) -> Result<NodeParams, ConfigError
             "expected at least 1 byte",
         ));
     }
-    // Bytes per cycle as an exact fraction with a fixed denominator.
+    // Bytes per cycle as an exact fraction with a fixed denominator; the rate must be
+    // representable to within 0.1% (at least 2^10 / 2^20 bytes per cycle), and not so
+    // fast that timing products could overflow.
     let den: u64 = 1 << 20;
-    let num = ((bytes_per_second / clock_hz) * den as f64)
-        .round()
-        .max(1.0) as u64;
-    let latency = p.latency.to_cycles(clock_hz);
+    let per_cycle = bytes_per_second / clock_hz;
+    let (slowest, fastest) = (1.0 / 1024.0, (1u64 << 24) as f64);
+    if !(slowest..=fastest).contains(&per_cycle) {
+        return Err(ConfigError::new(
+            "node.pcie.rate",
+            format!(
+                "{per_cycle:.3e} bytes per cycle at the {} GHz clock is outside what the model represents ({slowest} ..= {fastest} bytes per cycle)",
+                clock_hz / 1e9
+            ),
+        )
+        .with(&["network.clock", "node.pcie.generation", "node.pcie.lanes"]));
+    }
+    let num = (per_cycle * den as f64).round() as u64;
+    let latency = delay("node.pcie.latency", p.latency, clock_hz)?;
     Ok(NodeParams {
         max_payload: n.max_payload_bytes,
-        message_overhead: n.message_overhead.to_cycles(clock_hz),
+        message_overhead: delay("node.message_overhead", n.message_overhead, clock_hz)?,
         send_queue_packets: n.send_queue_packets,
         pcie: super::spec::PcieSpec {
             num,
@@ -168,6 +205,34 @@ fn resolve_node(n: &NodeConfig, clock_hz: f64) -> Result<NodeParams, ConfigError
             dllp_overhead_bytes: p.dllp_overhead_bytes,
         },
     })
+}
+
+/// A configured delay in cycles, refused beyond [`MAX_DELAY_CYCLES`].
+fn delay(key: &str, d: super::units::Duration, clock_hz: f64) -> Result<u64, ConfigError> {
+    let v = d.to_cycles(clock_hz);
+    if v > MAX_DELAY_CYCLES {
+        return Err(ConfigError::new(
+            key,
+            format!(
+                "{d} is more than the longest delay accepted, {MAX_DELAY_CYCLES} cycles ({} s at the {} GHz clock)",
+                MAX_DELAY_CYCLES as f64 / clock_hz,
+                clock_hz / 1e9
+            ),
+        )
+        .with(&["network.clock"]));
+    }
+    Ok(v)
+}
+
+/// A span of simulated time in cycles, refused beyond [`MAX_RUN_CYCLES`].
+fn run_cycles(key: &str, v: u64) -> Result<u64, ConfigError> {
+    if v > MAX_RUN_CYCLES {
+        return Err(ConfigError::new(
+            key,
+            format!("{v} cycles is more than the largest accepted, {MAX_RUN_CYCLES}"),
+        ));
+    }
+    Ok(v)
 }
 
 fn positive(key: &str, v: i64, what: &str) -> Result<usize, ConfigError> {
@@ -214,8 +279,14 @@ impl Params {
         }
         let n = &c.network;
         let clock_hz = n.clock.0;
+        if !(MIN_CLOCK_HZ..=MAX_CLOCK_HZ).contains(&clock_hz) {
+            return Err(ConfigError::new(
+                "network.clock",
+                format!("expected {MIN_CLOCK_HZ} Hz ..= {MAX_CLOCK_HZ} Hz, got {clock_hz} Hz"),
+            ));
+        }
         let cyc = |key: &str, d: super::units::Duration, min: u64| -> Result<u64, ConfigError> {
-            let v = d.to_cycles(clock_hz);
+            let v = delay(key, d, clock_hz)?;
             if v < min {
                 return Err(ConfigError::new(
                     key,
@@ -249,29 +320,46 @@ impl Params {
                 "a line code applies to a line rate in bit/s or B/s (network.link_bandwidth); with a rate in flits per cycle, or none, remove it",
             ));
         }
-        let flits_per_cycle = match n.link_bandwidth {
+        let link_flits_per_cycle = match n.link_bandwidth {
             None => 1.0,
             Some(Rate::FlitsPerCycle(f)) => f,
             Some(Rate::BitsPerSecond(b)) => {
                 b * n.link_encoding.efficiency() / (clock_hz * flit_bits)
             }
         };
-        if flits_per_cycle > 1.0 + 1e-9 {
+        if link_flits_per_cycle > 1.0 + 1e-9 {
             return Err(ConfigError::new(
                 "network.link_bandwidth",
                 format!(
                     "{} flits per cycle: a link moves at most one flit per cycle; raise network.flit_bytes or network.clock, or lower the rate",
-                    super::units::clean_number(flits_per_cycle)
+                    super::units::clean_number(link_flits_per_cycle)
                 ),
             ));
         }
-        let link_rate = match n.link_bandwidth {
-            None => None,
-            Some(Rate::FlitsPerCycle(f)) => fraction(f),
-            Some(Rate::BitsPerSecond(b)) => {
-                fraction(b * n.link_encoding.efficiency() / (clock_hz * flit_bits))
-            }
-        };
+        // The rate is kept as a fraction over 10^9: below 10^-6 flits per cycle it would
+        // be off by more than 0.1%.
+        if link_flits_per_cycle.is_nan() || link_flits_per_cycle < 1e-6 {
+            return Err(ConfigError::new(
+                "network.link_bandwidth",
+                format!(
+                    "{link_flits_per_cycle:.3e} flits per cycle is slower than the slowest link the model represents (1e-6 flits per cycle)"
+                ),
+            )
+            .with(&["network.clock", "network.flit_bytes", "network.link_encoding"]));
+        }
+        let link_rate = fraction(link_flits_per_cycle);
+        let flit_cycles = (1.0 / link_flits_per_cycle).ceil() as u64;
+        if c.simulation.watchdog_cycles < 2 * flit_cycles {
+            return Err(ConfigError::new(
+                "simulation.watchdog_cycles",
+                format!(
+                    "{} cycles is too short for a link that takes {flit_cycles} cycles per flit: a run would be reported as stuck while flits are still crossing; use at least {}",
+                    c.simulation.watchdog_cycles,
+                    2 * flit_cycles
+                ),
+            )
+            .with(&["network.link_bandwidth"]));
+        }
         let node = resolve_node(&c.node, clock_hz)?;
         let r = &c.router;
         let vcs = positive(
@@ -284,7 +372,26 @@ impl Params {
             r.buffer_flits,
             "a buffer depth in flits",
         )?;
+        if r.buffer_flits as u64 > MAX_BUFFER_FLITS {
+            return Err(ConfigError::new(
+                "router.buffer_flits",
+                format!(
+                    "{} flits is more than the deepest buffer accepted, {MAX_BUFFER_FLITS}",
+                    r.buffer_flits
+                ),
+            ));
+        }
         let injectors = positive("router.injectors", r.injectors, "injectors")?;
+        if 2 * shape.len() + injectors > MAX_INPUT_VCS {
+            return Err(ConfigError::new(
+                "router.injectors",
+                format!(
+                    "{} input ports per router ({} network ports + {injectors} injectors); this build supports at most {MAX_INPUT_VCS}",
+                    2 * shape.len() + injectors,
+                    2 * shape.len()
+                ),
+            ));
+        }
         let ejectors = positive("router.ejectors", r.ejectors, "ejectors")?;
         if 2 * shape.len() + ejectors > MAX_OUTPUT_PORTS {
             return Err(ConfigError::new(
@@ -305,7 +412,8 @@ impl Params {
                     2 * shape.len() + injectors,
                     MAX_INPUT_VCS
                 ),
-            ));
+            )
+            .with(&["router.injectors", "topology.shape"]));
         }
         let p = &r.pipeline;
         let header_analysis = cyc("router.pipeline.header_analysis", p.header_analysis, 0)?;
@@ -340,7 +448,8 @@ impl Params {
                     "{} flits/node/cycle is more than the {injectors} injector(s) can take",
                     t.injection_rate
                 ),
-            ));
+            )
+            .with(&["router.injectors"]));
         }
         let max_packet_flits = packet_flits;
         let dla = c.routing.deadlock_avoidance;
@@ -351,7 +460,8 @@ impl Params {
                 format!(
                     "virtual cut-through needs room for a whole packet: {buffer} < {max_packet_flits} flits"
                 ),
-            ));
+            )
+            .with(&["traffic.packet_flits", "router.flow_control"]));
         }
         if (n.ejection_buffer_flits as usize) < max_packet_flits.max(1) {
             return Err(ConfigError::new(
@@ -360,7 +470,8 @@ impl Params {
                     "{} flits cannot hold a {max_packet_flits}-flit packet",
                     n.ejection_buffer_flits
                 ),
-            ));
+            )
+            .with(&["traffic.packet_flits"]));
         }
         match dla {
             DeadlockAvoidance::Bubble => {
@@ -376,7 +487,8 @@ impl Params {
                         format!(
                             "bubble flow control needs room for two packets: {buffer} < 2 x {max_packet_flits} flits"
                         ),
-                    ));
+                    )
+                    .with(&["routing.deadlock_avoidance", "traffic.packet_flits"]));
                 }
             }
             DeadlockAvoidance::Dateline | DeadlockAvoidance::DatelineEntry
@@ -388,7 +500,8 @@ impl Params {
                     format!(
                         "dateline deadlock avoidance needs an even number of VCs (two classes); got {vcs}"
                     ),
-                ));
+                )
+                .with(&["routing.deadlock_avoidance"]));
             }
             _ => {}
         }
@@ -400,7 +513,8 @@ impl Params {
             return Err(ConfigError::new(
                 "routing.algorithm",
                 "the config has failed links or nodes; only \"table\" and \"adaptive\" routing bypass them",
-            ));
+            )
+            .with(&["faults"]));
         }
         let subnetworks = positive(
             "routing.subnetworks",
@@ -434,7 +548,12 @@ impl Params {
                         ""
                     }
                 ),
-            ));
+            )
+            .with(&[
+                if key == "routing.subnetworks" { "router.virtual_channels" } else { "routing.subnetworks" },
+                "routing.algorithm",
+                "routing.deadlock_avoidance",
+            ]));
         }
         let timeout = match r.timeout {
             None => None,
@@ -446,13 +565,15 @@ impl Params {
                     return Err(ConfigError::new(
                         "router.timeout_action",
                         "\"escape\" needs routing.algorithm = \"adaptive\"; deterministic routing can use \"switch-subnetwork\"",
-                    ));
+                    )
+                    .with(&["routing.algorithm", "router.timeout"]));
                 }
                 TimeoutAction::SwitchSubnetwork if subnetworks < 2 => {
                     return Err(ConfigError::new(
                         "router.timeout_action",
                         "\"switch-subnetwork\" needs routing.subnetworks >= 2",
-                    ));
+                    )
+                    .with(&["routing.subnetworks", "router.timeout"]));
                 }
                 _ => {}
             }
@@ -542,6 +663,11 @@ impl Params {
             ));
         }
         let s = &c.simulation;
+        run_cycles("simulation.warmup_cycles", s.warmup_cycles)?;
+        run_cycles("simulation.measure_cycles", s.measure_cycles)?;
+        run_cycles("simulation.max_drain_cycles", s.max_drain_cycles)?;
+        run_cycles("simulation.watchdog_cycles", s.watchdog_cycles)?;
+        run_cycles("traffic.injection_delay", t.injection_delay)?;
         let run_cycles = s
             .warmup_cycles
             .saturating_add(s.measure_cycles)
@@ -553,7 +679,12 @@ impl Params {
                     "{} cycles is longer than the whole run ({run_cycles} cycles of warm-up, measurement and drain): no packet could ever be injected",
                     t.injection_delay
                 ),
-            ));
+            )
+            .with(&[
+                "simulation.warmup_cycles",
+                "simulation.measure_cycles",
+                "simulation.max_drain_cycles",
+            ]));
         }
         if s.measure_cycles == 0 {
             return Err(ConfigError::new(
@@ -623,6 +754,7 @@ impl Params {
                     (b * n.link_encoding.efficiency() / 8.0).min(clock_hz * n.flit_bytes as f64)
                 }
             },
+            origin: Origin::default(),
         })
     }
 
@@ -662,12 +794,15 @@ impl Params {
     pub fn check_synthetic(&self) -> Result<(), ConfigError> {
         let header_flits = (self.header_bytes as usize).div_ceil(self.flit_bytes as usize);
         if header_flits > self.packet_flits {
-            return Err(ConfigError::new(
-                "traffic.packet_flits",
-                format!(
-                    "a {}-flit packet cannot hold the {}-byte header (network.header_bytes)",
-                    self.packet_flits, self.header_bytes
-                ),
+            return Err(self.origin.locate(
+                ConfigError::new(
+                    "traffic.packet_flits",
+                    format!(
+                        "a {}-flit packet cannot hold the {}-byte header of {} flits; synthetic traffic needs packet_flits >= {header_flits} (or run a program with `torsim shmem`)",
+                        self.packet_flits, self.header_bytes, header_flits
+                    ),
+                )
+                .with(&["network.header_bytes", "network.flit_bytes"]),
             ));
         }
         Ok(())
@@ -676,6 +811,11 @@ impl Params {
     /// The parameters for node programs: requests and responses on two virtual
     /// subnetworks, and packets up to `node.max_payload_bytes`.
     pub fn for_programs(&self) -> Result<Params, ConfigError> {
+        self.for_programs_unlocated()
+            .map_err(|e| self.origin.locate(e))
+    }
+
+    fn for_programs_unlocated(&self) -> Result<Params, ConfigError> {
         let mut p = self.clone();
         let classes = crate::core::flit::CLASSES;
         let per_class = match (self.routing, self.deadlock_avoidance) {
@@ -699,11 +839,23 @@ impl Params {
                     p.vcs,
                     classes * per_class
                 ),
-            ));
+            )
+            .with(&["routing.algorithm", "routing.deadlock_avoidance"]));
         }
-        p.max_packet_flits = p
-            .max_packet_flits
-            .max(p.packet_flits_for(p.node.max_payload) as usize);
+        let largest = p.packet_flits_for(p.node.max_payload);
+        if largest > u16::MAX as u64 {
+            return Err(ConfigError::new(
+                "network.header_bytes",
+                format!(
+                    "a packet of {} header bytes and {} payload bytes needs {largest} flits; packets are at most {} flits",
+                    p.header_bytes,
+                    p.node.max_payload,
+                    u16::MAX
+                ),
+            )
+            .with(&["node.max_payload_bytes", "network.flit_bytes"]));
+        }
+        p.max_packet_flits = p.max_packet_flits.max(largest as usize);
         let m = p.max_packet_flits;
         if p.flow_control == FlowControl::VirtualCutThrough && p.buffer < m {
             return Err(ConfigError::new(
@@ -711,7 +863,8 @@ impl Params {
                 format!(
                     "virtual cut-through needs room for a whole {m}-flit packet (node.max_payload_bytes)"
                 ),
-            ));
+            )
+            .with(&["node.max_payload_bytes", "network.header_bytes", "network.flit_bytes"]));
         }
         if p.deadlock_avoidance == DeadlockAvoidance::Bubble && p.buffer < 2 * m {
             return Err(ConfigError::new(
@@ -719,22 +872,24 @@ impl Params {
                 format!(
                     "bubble flow control needs room for two {m}-flit packets (node.max_payload_bytes)"
                 ),
-            ));
+            )
+            .with(&["node.max_payload_bytes", "routing.deadlock_avoidance"]));
         }
         if p.ejection_buffer < m {
             return Err(ConfigError::new(
                 "network.ejection_buffer_flits",
                 format!("cannot hold a {m}-flit packet (node.max_payload_bytes)"),
-            ));
+            )
+            .with(&["node.max_payload_bytes", "network.header_bytes"]));
         }
         Ok(p)
     }
 
     /// Flits of a packet with `payload` bytes: header plus payload, rounded up to flits.
-    pub fn packet_flits_for(&self, payload: u32) -> u16 {
+    pub fn packet_flits_for(&self, payload: u32) -> u64 {
         (self.header_bytes as u64 + payload as u64)
             .div_ceil(self.flit_bytes as u64)
-            .max(1) as u16
+            .max(1)
     }
 
     /// Payload bytes a packet of `flits` carries.

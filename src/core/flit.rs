@@ -5,8 +5,8 @@
 /// shipped between partitions as bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flit {
-    /// Unique packet id: source node in the high 32 bits, the source's sequence number
-    /// of injected packets in the low 32.
+    /// Unique packet id: source node in the high 24 bits, the source's sequence number
+    /// of injected packets in the low 40 (see [`packet_id`]).
     pub packet: u64,
     /// Cycle the packet was created at its source (queueing included in latency).
     pub created: u64,
@@ -19,10 +19,9 @@ pub struct Flit {
     pub index: u16,
     /// Router-to-router links crossed so far.
     pub hops: u16,
-    /// Opaque words for the node layer: what the packet is (put data, acknowledgement,
-    /// get request, ...) and its arguments. The network never looks at them.
-    pub tag: u32,
-    pub aux: u32,
+    /// The node layer's protocol fields (what the packet is and its arguments). The
+    /// network never looks at them.
+    pub tag: NodeTag,
     /// Payload bytes the packet carries (for the adapter's memory-side accounting).
     pub payload: u16,
     /// The route header carried hop to hop, as the real router's direction bits are:
@@ -39,7 +38,13 @@ impl Flit {
     /// Source node (the high word of the packet id).
     #[inline]
     pub fn src(&self) -> u32 {
-        (self.packet >> 32) as u32
+        (self.packet >> SEQ_BITS) as u32
+    }
+
+    /// The source's sequence number of this packet (the low word of the packet id).
+    #[inline]
+    pub fn seq(&self) -> u64 {
+        self.packet & SEQ_MASK
     }
 
     #[inline]
@@ -50,6 +55,45 @@ impl Flit {
     pub fn is_tail(&self) -> bool {
         self.index + 1 == self.len
     }
+}
+
+/// Bits of a packet id that number a source's packets: 2^40 packets per node, more than
+/// a 2^40-byte message needs.
+pub const SEQ_BITS: u32 = 40;
+const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;
+
+/// Nodes a packet id can name (the config refuses larger tori).
+pub const MAX_NODES: usize = 1 << (64 - SEQ_BITS);
+
+/// The id of packet `seq` of node `src`: unique while a node sends fewer than 2^40
+/// packets (past that, ids repeat and the exactly-once check of `--check` fails loudly).
+#[inline]
+pub fn packet_id(src: u32, seq: u64) -> u64 {
+    (u64::from(src) << SEQ_BITS) | (seq & SEQ_MASK)
+}
+
+/// Splits a packet id into source and sequence number.
+#[inline]
+pub fn split_packet_id(id: u64) -> (u32, u64) {
+    ((id >> SEQ_BITS) as u32, id & SEQ_MASK)
+}
+
+/// Protocol fields of the node layer, carried by every flit of a packet.
+///
+/// Typed and wide on purpose: a message's packet count and a get's byte count are
+/// 64-bit, so a message of any size the model accepts (at least 2^40 bytes) is counted
+/// exactly instead of wrapping a narrow field packed into a shared word.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeTag {
+    /// What the packet is (put data, acknowledgement, get request, ...); 0 for
+    /// synthetic traffic.
+    pub kind: u8,
+    /// A flag to signal at the target, or a barrier's parity and round.
+    pub flag: u16,
+    /// The sender's message id (wraps; only messages in flight need to differ).
+    pub msg: u32,
+    /// Packets of the message (put data, get data) or bytes asked for (get request).
+    pub size: u64,
 }
 
 /// Message classes of the node protocol: requests and responses travel on separate
@@ -63,7 +107,8 @@ pub const CLASSES: usize = 2;
 mod tests {
     #[test]
     fn flits_stay_small() {
-        // Flits are copied on every hop and fill every buffer: keep them in 48 bytes.
-        assert!(std::mem::size_of::<super::Flit>() <= 48);
+        // Flits are copied on every hop and fill every buffer: keep them in 56 bytes
+        // (48 before the node protocol's counts became 64-bit).
+        assert!(std::mem::size_of::<super::Flit>() <= 56);
     }
 }

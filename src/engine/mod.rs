@@ -49,7 +49,7 @@ pub trait Endpoint: Send {
     /// credits sleeps instead of polling every cycle, so the credit must wake it.
     fn accept_credit(&mut self, at: u64, port: usize, vc: usize) -> bool;
     /// Packets injected so far (their ids are `0 .. injected()` in the low word).
-    fn injected(&self) -> u32;
+    fn injected(&self) -> u64;
     /// The first cycle the endpoint needs to run, if any.
     fn first_wake(&self) -> Option<u64>;
     /// Runs cycle `t`; returns the next cycle it needs to run (arrivals wake it too).

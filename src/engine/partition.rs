@@ -60,7 +60,9 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
             .collect();
         let endpoints: Vec<E> = nodes.iter().map(|&g| make(g as usize)).collect();
         let span = R::max_delay(&sh.router) + sh.nspec.ejection_latency + 4;
-        let mut wheel = Wheel::new(span);
+        // Longer delays than the wheel's buckets cover go to its heap, so its memory
+        // stays bounded whatever the configured delays.
+        let mut wheel = Wheel::new(span.min(super::wheel::MAX_BUCKETS));
         for (i, e) in endpoints.iter().enumerate() {
             if let Some(t) = e.first_wake() {
                 wheel.schedule(t, ComponentId::endpoint(i as u32));
@@ -241,7 +243,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
     }
 
     /// Packets each owned node injected, for the exactly-once check.
-    pub fn injected_per_node(&self) -> Vec<(u32, u32)> {
+    pub fn injected_per_node(&self) -> Vec<(u32, u64)> {
         self.nodes
             .iter()
             .zip(&self.endpoints)

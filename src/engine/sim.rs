@@ -478,16 +478,16 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
 
     /// Packets injected per node (their ids are `0 .. n` in the low word), over all
     /// processes.
-    pub fn injected_per_node(&self) -> Vec<u32> {
-        let mut v = vec![0u32; self.nodes];
-        let mine: Vec<(u32, u32)> = self
+    pub fn injected_per_node(&self) -> Vec<u64> {
+        let mut v = vec![0u64; self.nodes];
+        let mine: Vec<(u32, u64)> = self
             .parts
             .iter()
             .flat_map(|p| p.injected_per_node())
             .collect();
         let blob = serde_json::to_vec(&mine).expect("counts serialise");
         for b in self.comm.all_gather_bytes(blob) {
-            let o: Vec<(u32, u32)> = serde_json::from_slice(&b).expect("counts deserialise");
+            let o: Vec<(u32, u64)> = serde_json::from_slice(&b).expect("counts deserialise");
             for (node, n) in o {
                 v[node as usize] = n;
             }

@@ -10,6 +10,9 @@ use super::component::ComponentId;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+/// The most buckets a wheel gets; wake-ups further ahead go to the heap.
+pub const MAX_BUCKETS: u64 = 1 << 16;
+
 #[derive(Debug)]
 pub struct Wheel {
     buckets: Vec<Vec<ComponentId>>,

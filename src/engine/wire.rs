@@ -8,12 +8,12 @@
 //! (no framing) and let MPI move them as a plain array of 64-bit integers. The module is
 //! compiled without the `mpi` feature too, so its round trip is tested everywhere.
 
-use crate::core::flit::Flit;
+use crate::core::flit::{Flit, NodeTag};
 use crate::core::message::Msg;
 use std::fmt;
 
 /// Words per encoded message.
-pub const WORDS: usize = 8;
+pub const WORDS: usize = 9;
 
 /// Bytes per encoded message.
 pub const MSG_BYTES: usize = WORDS * 8;
@@ -38,8 +38,9 @@ impl std::error::Error for DecodeError {}
 /// Appends the [`WORDS`] words of `m` to `out`.
 ///
 /// Layout: `[at, node | port<<32 | vc<<48, kind | measured<<4 | class<<8 |
-/// route<<16 | tag<<32, packet, created, injected, aux | dest<<32,
-/// len | index<<16 | hops<<32 | payload<<48]`; credits leave the flit words zero.
+/// route<<16 | tag.msg<<32, packet, created, injected, tag.flag | tag.kind<<16 |
+/// dest<<32, len | index<<16 | hops<<32 | payload<<48, tag.size]`; credits leave the
+/// flit words zero.
 pub fn encode(m: &Msg, out: &mut Vec<u64>) {
     let (kind, at, node, port, vc, flit) = match *m {
         Msg::Flit {
@@ -66,15 +67,16 @@ pub fn encode(m: &Msg, out: &mut Vec<u64>) {
         kind | u64::from(f.measured) << 4
             | u64::from(f.class) << 8
             | u64::from(f.route) << 16
-            | u64::from(f.tag) << 32,
+            | u64::from(f.tag.msg) << 32,
         f.packet,
         f.created,
         f.injected,
-        u64::from(f.aux) | u64::from(f.dest) << 32,
+        u64::from(f.tag.flag) | u64::from(f.tag.kind) << 16 | u64::from(f.dest) << 32,
         u64::from(f.len)
             | u64::from(f.index) << 16
             | u64::from(f.hops) << 32
             | u64::from(f.payload) << 48,
+        f.tag.size,
     ]);
 }
 
@@ -107,7 +109,6 @@ pub fn decode(w: &[u64]) -> Result<Msg, DecodeError> {
         packet: w[3],
         created: w[4],
         injected: w[5],
-        aux: w[6] as u32,
         dest: (w[6] >> 32) as u32,
         len: w[7] as u16,
         index: (w[7] >> 16) as u16,
@@ -116,7 +117,12 @@ pub fn decode(w: &[u64]) -> Result<Msg, DecodeError> {
         route: (w[2] >> 16) as u16,
         class: (w[2] >> 8) as u8,
         measured,
-        tag: (w[2] >> 32) as u32,
+        tag: NodeTag {
+            kind: (w[6] >> 16) as u8,
+            flag: w[6] as u16,
+            msg: (w[2] >> 32) as u32,
+            size: w[8],
+        },
     };
     Ok(match kind {
         KIND_FLIT => Msg::Flit {
@@ -164,7 +170,6 @@ mod tests {
             packet: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15),
             created: seed,
             injected: seed.wrapping_add(3),
-            aux: (seed >> 7) as u32,
             payload: (seed >> 3) as u16,
             dest: u32::MAX - seed as u32,
             len: 5,
@@ -173,7 +178,12 @@ mod tests {
             route: 0b1010_0101_1100_0011,
             class: 3,
             measured: seed.is_multiple_of(2),
-            tag: 0xDEAD_BEEF,
+            tag: NodeTag {
+                kind: 4,
+                flag: (seed >> 5) as u16,
+                msg: 0xDEAD_BEEF,
+                size: seed << 40,
+            },
         }
     }
 
@@ -182,7 +192,6 @@ mod tests {
             packet: u64::MAX,
             created: u64::MAX,
             injected: u64::MAX,
-            aux: u32::MAX,
             payload: u16::MAX,
             dest: u32::MAX,
             len: u16::MAX,
@@ -191,7 +200,12 @@ mod tests {
             route: u16::MAX,
             class: u8::MAX,
             measured: true,
-            tag: u32::MAX,
+            tag: NodeTag {
+                kind: u8::MAX,
+                flag: u16::MAX,
+                msg: u32::MAX,
+                size: u64::MAX,
+            },
         }
     }
 

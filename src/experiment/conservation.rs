@@ -2,6 +2,7 @@
 //! and (from the recorded ids) exactly once.
 
 use super::phases::SimError;
+use crate::core::flit::split_packet_id;
 use crate::engine::Endpoint;
 use crate::engine::component::RouterModel;
 use crate::engine::sim::Engine;
@@ -30,13 +31,14 @@ pub fn verify_conservation<E: Endpoint, R: RouterModel>(
     if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
         return Err(SimError::Conservation(format!(
             "packet {}:{} delivered twice",
-            w[0] >> 32,
-            w[0] & 0xffff_ffff
+            split_packet_id(w[0]).0,
+            split_packet_id(w[0]).1
         )));
     }
-    let mut per_src = vec![0u32; nodes];
+    let mut per_src = vec![0u64; nodes];
     for &id in &ids {
-        let (src, seq) = ((id >> 32) as usize, (id & 0xffff_ffff) as u32);
+        let (src, seq) = split_packet_id(id);
+        let src = src as usize;
         if seq >= injected[src] {
             return Err(SimError::Conservation(format!(
                 "packet {src}:{seq} was delivered but never injected"

@@ -4,6 +4,7 @@
 //! routing pre-check (`run`); the validation of the model against measurements.
 
 pub mod conservation;
+pub mod memory;
 pub mod phases;
 pub mod run;
 pub mod validate;

@@ -138,13 +138,16 @@ impl fmt::Display for SimError {
             }
             SimError::Conservation(m) => write!(f, "conservation violated: {m}"),
             SimError::Stalled { cycle, waits } => {
-                writeln!(
+                write!(
                     f,
                     "the programs cannot go on: at cycle {cycle} nothing is in flight or scheduled, yet {} PE(s) have not finished",
                     waits.len()
                 )?;
-                for w in waits.iter().take(24) {
-                    writeln!(f, "  {w}")?;
+                for w in waits.iter().take(4) {
+                    write!(f, "; {w}")?;
+                }
+                if waits.len() > 4 {
+                    write!(f, "; and {} more", waits.len() - 4)?;
                 }
                 Ok(())
             }

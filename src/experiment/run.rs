@@ -110,6 +110,11 @@ pub fn run_synthetic_on(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome, RunError> {
     p.check_synthetic().map_err(RunError::Config)?;
+    let packets = opts.check.then(|| {
+        let cycles = p.warmup_cycles.saturating_add(p.measure_cycles) as f64;
+        (p.injection_rate * p.nodes() as f64 * cycles / p.packet_flits as f64) as u64
+    });
+    super::memory::check(&super::memory::estimate(p, None, packets)).map_err(RunError::Program)?;
     let classes = p.subnetworks;
     let routing = prepare_routing(p, classes, skip_deadlock_check)?;
     let picker = DestinationPicker::for_params(p);
@@ -155,6 +160,8 @@ pub fn run_program_owned(
 ) -> Result<ProgramOutcome, RunError> {
     let p = p.for_programs().map_err(RunError::Config)?;
     program.validate().map_err(|e| RunError::Program(e.0))?;
+    super::memory::check(&super::memory::estimate(&p, Some(&program), None))
+        .map_err(RunError::Program)?;
     if program.ops.len() != p.pes() {
         return Err(RunError::Program(format!(
             "the program is for {} PEs but the torus has {} live nodes{}",

@@ -116,7 +116,7 @@ pub fn run_micro(p: &Params, m: Micro, mp: &MicroParams) -> Result<f64, RunError
         false,
         &mut |_| {},
     )?;
-    Ok(micro::evaluate(m, &t, mp, &prog, &o.marks, p.clock_hz))
+    micro::evaluate(m, &t, mp, &prog, &o.marks, p.clock_hz).map_err(RunError::Program)
 }
 
 /// Runs every metric of `r` on `p`.

@@ -5,5 +5,6 @@ mod adapter_counters;
 pub mod nic;
 pub mod op;
 mod op_trace;
+pub mod outgoing;
 pub mod pcie;
 pub mod shmem;

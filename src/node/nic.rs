@@ -11,10 +11,11 @@
 //! the real machine; without one (synthetic traffic) the adapter sinks flits at once.
 
 use super::adapter_counters::AdapterCounters;
+use super::outgoing::Outgoing;
 use super::pcie::PcieLink;
 use crate::config::schema::FlowControl;
 use crate::config::spec::{NicSpec, PcieSpec};
-use crate::core::flit::Flit;
+use crate::core::flit::{Flit, NodeTag, packet_id};
 use crate::core::message::Msg;
 use std::collections::VecDeque;
 
@@ -26,8 +27,7 @@ pub struct PacketDesc {
     pub class: u8,
     pub created: u64,
     pub measured: bool,
-    pub tag: u32,
-    pub aux: u32,
+    pub tag: NodeTag,
     pub payload: u16,
     /// First cycle the packet may be injected (its data has reached the adapter).
     pub ready: u64,
@@ -45,12 +45,14 @@ struct Sending {
 #[derive(Clone, Debug)]
 pub struct Nic {
     node: u32,
-    queues: Vec<VecDeque<PacketDesc>>,
+    queues: Vec<VecDeque<Outgoing>>,
+    /// Packets not yet started, over all queues.
+    queued: u64,
     sending: Vec<Option<Sending>>,
     credits: Vec<u32>,
     credit_q: VecDeque<(u64, u16, u16)>,
     arrivals: VecDeque<(u64, u16, u16, Flit)>,
-    next_seq: u32,
+    next_seq: u64,
     /// Memory side of received packets; `None` sinks at once.
     sink: Option<PcieLink>,
     /// Packets written to memory, with the cycle they became visible there.
@@ -69,6 +71,7 @@ impl Nic {
         Nic {
             node: node as u32,
             queues: vec![VecDeque::new(); spec.classes.max(1)],
+            queued: 0,
             sending: vec![None; spec.injectors],
             credits: vec![spec.buffer; spec.injectors * spec.vcs],
             credit_q: VecDeque::new(),
@@ -95,12 +98,21 @@ impl Nic {
         self.node
     }
 
+    /// Queues one packet.
     pub fn enqueue(&mut self, p: PacketDesc) {
-        self.queues[p.class as usize].push_back(p);
+        self.enqueue_message(p.class, Outgoing::single(p));
+    }
+
+    /// Queues the packets of a message on class `class`; they are made one at a time
+    /// as they start.
+    pub fn enqueue_message(&mut self, class: u8, m: Outgoing) {
+        let created = m.peek().created;
+        self.queued += m.left();
+        self.queues[class as usize].push_back(m);
         if self.chan.is_some() {
             let q = self.queued();
             if let Some(c) = &mut self.chan {
-                c.queue_changed(p.created, q);
+                c.queue_changed(created, q as usize);
             }
         }
     }
@@ -113,19 +125,20 @@ impl Nic {
     }
 
     /// Packets waiting to start, over all classes.
-    pub fn queued(&self) -> usize {
-        self.queues.iter().map(VecDeque::len).sum()
+    pub fn queued(&self) -> u64 {
+        self.queued
     }
 
     /// Packets injected so far (their ids are `0 .. injected()` in the low word).
-    pub fn injected(&self) -> u32 {
+    pub fn injected(&self) -> u64 {
         self.next_seq
     }
 
     /// Drops packets that have not started; returns how many.
-    pub fn abandon_queue(&mut self) -> usize {
+    pub fn abandon_queue(&mut self) -> u64 {
         let n = self.queued();
         self.queues.iter_mut().for_each(VecDeque::clear);
+        self.queued = 0;
         n
     }
 
@@ -165,10 +178,11 @@ impl Nic {
         }
         if idle {
             for q in &self.queues {
-                if let Some(p) = q.front() {
+                if let Some(m) = q.front() {
+                    let p = m.peek();
                     if p.ready > t + 1 {
                         consider(p.ready);
-                    } else if self.can_start(p, spec) {
+                    } else if self.can_start(&p, spec) {
                         consider(t + 1);
                     } else {
                         blocked = true;
@@ -291,7 +305,6 @@ impl Nic {
                 class: d.class,
                 measured: d.measured,
                 tag: d.tag,
-                aux: d.aux,
                 payload: d.payload,
             };
             out.push(Msg::Flit {
@@ -318,7 +331,7 @@ impl Nic {
     /// injector's VCs of its class; returns whether one was taken.
     fn start_packet(&mut self, inj: usize, t: u64, spec: &NicSpec) -> bool {
         for class in (0..self.queues.len()).rev() {
-            let Some(desc) = self.queues[class].front().copied() else {
+            let Some(desc) = self.queues[class].front().map(Outgoing::peek) else {
                 continue;
             };
             if desc.ready > t {
@@ -334,14 +347,20 @@ impl Nic {
                 }
             }
             let Some((vc, _)) = best else { continue };
-            self.queues[class].pop_front();
+            let used_up = self.queues[class]
+                .front_mut()
+                .is_some_and(Outgoing::advance);
+            if used_up {
+                self.queues[class].pop_front();
+            }
+            self.queued -= 1;
             if self.chan.is_some() {
                 let q = self.queued();
                 if let Some(c) = &mut self.chan {
-                    c.queue_changed(t, q);
+                    c.queue_changed(t, q as usize);
                 }
             }
-            let packet = ((self.node as u64) << 32) | self.next_seq as u64;
+            let packet = packet_id(self.node, self.next_seq);
             self.next_seq += 1;
             self.sending[inj] = Some(Sending {
                 desc,

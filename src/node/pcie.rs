@@ -32,6 +32,52 @@ impl PcieLink {
         self.busy = start + s.wire_bytes(payload) as u128 * s.den as u128;
         self.busy.div_ceil(s.num as u128) as u64
     }
+
+    /// Queues `count` back-to-back transfers that can start at cycle `now`, all of
+    /// `each` bytes but the last, of `last` bytes: the link is reserved for all of them
+    /// at once, exactly as `count` calls of [`PcieLink::transfer`] would, but the end of
+    /// each is computed only when asked ([`Run::end_of`]), so a message of millions of
+    /// packets costs no memory per packet.
+    pub fn transfer_run(&mut self, now: u64, each: u64, count: u64, last: u64) -> Run {
+        let s = &self.spec;
+        let start = self.busy.max(now as u128 * s.num as u128);
+        let step = s.wire_bytes(each) as u128 * s.den as u128;
+        let last_step = s.wire_bytes(last) as u128 * s.den as u128;
+        let run = Run {
+            start,
+            step,
+            last_step,
+            count: count.max(1),
+            num: s.num,
+        };
+        self.busy = run.end_exact(run.count - 1);
+        run
+    }
+}
+
+/// The timing of a run of back-to-back transfers (see [`PcieLink::transfer_run`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Run {
+    start: u128,
+    step: u128,
+    last_step: u128,
+    count: u64,
+    num: u64,
+}
+
+impl Run {
+    fn end_exact(&self, i: u64) -> u128 {
+        if i + 1 < self.count {
+            self.start + (i as u128 + 1) * self.step
+        } else {
+            self.start + (self.count as u128 - 1) * self.step + self.last_step
+        }
+    }
+
+    /// The cycle the last byte of transfer `i` (0-based) has crossed.
+    pub fn end_of(&self, i: u64) -> u64 {
+        self.end_exact(i).div_ceil(self.num as u128) as u64
+    }
 }
 
 #[cfg(test)]
@@ -55,6 +101,28 @@ mod tests {
             end = l.transfer(0, 5);
         }
         assert_eq!(end, 2000);
+    }
+
+    #[test]
+    fn a_run_times_its_transfers_as_single_transfers_would() {
+        let spec = PcieSpec {
+            num: 7,
+            den: 3,
+            latency: 0,
+            max_payload_bytes: 64,
+            tlp_overhead_bytes: 24,
+            dllp_overhead_bytes: 8,
+        };
+        let (mut one, mut run) = (PcieLink::new(spec), PcieLink::new(spec));
+        one.transfer(0, 10);
+        run.transfer(0, 10);
+        let ends: Vec<u64> = [200, 200, 200, 37]
+            .iter()
+            .map(|&b| one.transfer(5, b))
+            .collect();
+        let r = run.transfer_run(5, 200, 4, 37);
+        assert_eq!((0..4).map(|i| r.end_of(i)).collect::<Vec<_>>(), ends);
+        assert_eq!(one.transfer(0, 1), run.transfer(0, 1));
     }
 
     #[test]

@@ -26,25 +26,21 @@
 
 use super::nic::{Nic, PacketDesc};
 use super::op::{MAX_FLAGS, Op};
+use super::outgoing::{Outgoing, PacketShape};
 use super::pcie::PcieLink;
 use crate::config::Params;
 use crate::config::spec::{NicSpec, PcieSpec};
-use crate::core::flit::{CLASS_REQUEST, CLASS_RESPONSE, Flit};
+use crate::core::flit::{CLASS_REQUEST, CLASS_RESPONSE, Flit, NodeTag};
 use crate::engine::{Endpoint, EndpointCtx, record_delivery};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const KIND_PUT: u32 = 1;
-const KIND_ACK: u32 = 2;
-const KIND_GET_REQ: u32 = 3;
-const KIND_GET_RESP: u32 = 4;
-const KIND_BARRIER: u32 = 5;
-const ID_MASK: u32 = (1 << 28) - 1;
-const NO_FLAG: u32 = 0xFFFF;
-
-fn tag(kind: u32, id: u32) -> u32 {
-    (kind << 28) | (id & ID_MASK)
-}
+const KIND_PUT: u8 = 1;
+const KIND_ACK: u8 = 2;
+const KIND_GET_REQ: u8 = 3;
+const KIND_GET_RESP: u8 = 4;
+const KIND_BARRIER: u8 = 5;
+const NO_FLAG: u16 = u16::MAX;
 
 /// Node parameters shared by every PE of a run.
 #[derive(Clone, Debug)]
@@ -57,7 +53,7 @@ pub struct ShmemSpec {
     node_pe: Vec<u32>,
     pub max_payload: u32,
     pub message_overhead: u64,
-    pub send_queue_packets: usize,
+    pub send_queue_packets: u64,
     pub pcie: PcieSpec,
     header_bytes: u32,
     flit_bytes: u32,
@@ -79,7 +75,7 @@ impl ShmemSpec {
             node_pe,
             max_payload: p.node.max_payload,
             message_overhead: p.node.message_overhead,
-            send_queue_packets: p.node.send_queue_packets as usize,
+            send_queue_packets: u64::from(p.node.send_queue_packets),
             pcie: p.node.pcie,
             header_bytes: p.header_bytes,
             flit_bytes: p.flit_bytes,
@@ -97,17 +93,25 @@ impl ShmemSpec {
         (pe != u32::MAX).then_some(pe)
     }
 
-    fn flits(&self, payload: u32) -> u16 {
-        (self.header_bytes as u64 + payload as u64)
+    /// The shape of a packet with `payload` bytes. The config check guarantees that a
+    /// packet of `max_payload` bytes fits in `u16` flits, and payloads never exceed it.
+    fn shape(&self, payload: u32) -> PacketShape {
+        let flits = (self.header_bytes as u64 + payload as u64)
             .div_ceil(self.flit_bytes as u64)
-            .max(1) as u16
+            .max(1);
+        PacketShape {
+            len: u16::try_from(flits).unwrap_or(u16::MAX),
+            payload: u16::try_from(payload).unwrap_or(u16::MAX),
+        }
     }
 
-    /// Payload sizes of the packets of a `bytes`-byte message (one empty packet for 0).
-    fn split(&self, bytes: u64) -> impl Iterator<Item = u32> + '_ {
-        let n = bytes.div_ceil(self.max_payload as u64).max(1);
-        (0..n)
-            .map(move |i| (bytes - i * self.max_payload as u64).min(self.max_payload as u64) as u32)
+    /// How a `bytes`-byte message is cut: the packet count (one empty packet for 0
+    /// bytes), the shape of every packet but the last, and the last one's.
+    fn split(&self, bytes: u64) -> (u64, PacketShape, PacketShape) {
+        let max = self.max_payload as u64;
+        let n = bytes.div_ceil(max).max(1);
+        let last = bytes - (n - 1) * max;
+        (n, self.shape(self.max_payload), self.shape(last as u32))
     }
 }
 
@@ -137,8 +141,8 @@ pub struct ShmemPe {
     acks_pending: u64,
     gets_pending: u64,
     next_msg: u32,
-    /// Packets received so far of incomplete messages, by (source, message id).
-    partial: HashMap<(u32, u32), u32>,
+    /// Packets received so far of incomplete messages, by (source, kind, message id).
+    partial: HashMap<(u32, u8, u32), u64>,
     barrier_epoch: u32,
     /// Next barrier round; `None` until the barrier's quiet is done.
     barrier_round: Option<u32>,
@@ -185,67 +189,99 @@ impl ShmemPe {
         }
     }
 
+    /// Queues a message of `bytes` to node `dest_node` on `class`, its data crossing
+    /// PCIe from cycle `start` and each packet ready `latency` cycles after its data;
+    /// returns the cycle the last byte has crossed. The packets are made as they start,
+    /// so the queue holds one entry however large the message.
+    #[allow(clippy::too_many_arguments)]
+    fn queue_message(
+        &mut self,
+        t: u64,
+        start: u64,
+        latency: u64,
+        dest_node: u32,
+        class: u8,
+        bytes: u64,
+        tag: NodeTag,
+    ) -> u64 {
+        let (count, full, last) = self.spec.split(bytes);
+        let run =
+            self.pcie_down
+                .transfer_run(start, full.payload as u64, count, last.payload as u64);
+        let template = PacketDesc {
+            dest: dest_node,
+            class,
+            created: t,
+            measured: true,
+            tag: NodeTag { size: count, ..tag },
+            ..PacketDesc::default()
+        };
+        self.nic.enqueue_message(
+            class,
+            Outgoing::message(template, count, full, last, run, latency),
+        );
+        run.end_of(count - 1)
+    }
+
     /// Queues a request message of `bytes` for `dest`, handed over by the host from
     /// cycle `t`; returns the cycle the host side is done.
-    fn send(&mut self, t: u64, dest: u32, bytes: u64, kind: u32, id: u32, flag: u32) -> u64 {
-        let spec = self.spec.clone();
-        let start = t + spec.message_overhead;
-        let mut host_done = start;
-        let packets = bytes.div_ceil(spec.max_payload as u64).max(1) as u32;
-        for payload in spec.split(bytes) {
-            host_done = self.pcie_down.transfer(start, payload as u64);
-            self.nic.enqueue(PacketDesc {
-                dest: spec.node_of(dest),
-                len: spec.flits(payload),
-                class: CLASS_REQUEST,
-                created: t,
-                measured: true,
-                tag: tag(kind, id),
-                aux: (packets << 16) | flag,
-                payload: payload as u16,
-                ready: host_done + spec.pcie.latency,
-            });
-        }
-        host_done
+    fn send(&mut self, t: u64, dest: u32, bytes: u64, kind: u8, msg: u32, flag: u16) -> u64 {
+        let start = t.saturating_add(self.spec.message_overhead);
+        let tag = NodeTag {
+            kind,
+            flag,
+            msg,
+            size: 0,
+        };
+        let (lat, node) = (self.spec.pcie.latency, self.spec.node_of(dest));
+        self.queue_message(t, start, lat, node, CLASS_REQUEST, bytes, tag)
     }
 
     /// A packet generated by the adapter itself (acknowledgement), ready at once.
-    fn reply(&mut self, t: u64, dest: u32, kind: u32, id: u32) {
+    fn reply(&mut self, t: u64, dest: u32, kind: u8, msg: u32) {
+        let shape = self.spec.shape(0);
         self.nic.enqueue(PacketDesc {
             dest: self.spec.node_of(dest),
-            len: self.spec.flits(0),
+            len: shape.len,
             class: CLASS_RESPONSE,
             created: t,
             measured: true,
-            tag: tag(kind, id),
-            aux: 1 << 16,
+            tag: NodeTag {
+                kind,
+                flag: NO_FLAG,
+                msg,
+                size: 1,
+            },
             payload: 0,
             ready: t,
         });
     }
 
     fn handle(&mut self, t: u64, f: &Flit) {
-        let kind = f.tag >> 28;
-        let id = f.tag & ID_MASK;
+        let NodeTag {
+            kind,
+            flag,
+            msg,
+            size,
+        } = f.tag;
         // Packets carry nodes; the program speaks of PEs.
         let Some(src) = self.spec.pe_of(f.src()) else {
             return;
         };
-        let total = f.aux >> 16;
         match kind {
             KIND_PUT | KIND_GET_RESP => {
-                let got = self.partial.entry((src, f.tag)).or_insert(0);
+                let key = (src, kind, msg);
+                let got = self.partial.entry(key).or_insert(0);
                 *got += 1;
-                if *got < total {
+                if *got < size {
                     return;
                 }
-                self.partial.remove(&(src, f.tag));
+                self.partial.remove(&key);
                 if kind == KIND_PUT {
-                    let flag = f.aux & 0xFFFF;
                     if flag != NO_FLAG {
                         self.flags[flag as usize] += 1;
                     }
-                    self.reply(t, src, KIND_ACK, id);
+                    self.reply(t, src, KIND_ACK, msg);
                 } else {
                     self.gets_pending -= 1;
                 }
@@ -254,27 +290,19 @@ impl ShmemPe {
             KIND_GET_REQ => {
                 // The adapter reads host memory: request up, data back down.
                 let lat = self.spec.pcie.latency;
-                let bytes = f.aux as u64;
-                let spec = self.spec.clone();
-                let packets = bytes.div_ceil(spec.max_payload as u64).max(1) as u32;
-                for payload in spec.split(bytes) {
-                    let done = self.pcie_down.transfer(t + lat, payload as u64);
-                    self.nic.enqueue(PacketDesc {
-                        dest: spec.node_of(src),
-                        len: spec.flits(payload),
-                        class: CLASS_RESPONSE,
-                        created: t,
-                        measured: true,
-                        tag: tag(KIND_GET_RESP, id),
-                        aux: packets << 16,
-                        payload: payload as u16,
-                        ready: done + lat,
-                    });
-                }
+                let tag = NodeTag {
+                    kind: KIND_GET_RESP,
+                    flag: NO_FLAG,
+                    msg,
+                    size: 0,
+                };
+                let node = self.spec.node_of(src);
+                let start = t.saturating_add(lat);
+                self.queue_message(t, start, lat, node, CLASS_RESPONSE, size, tag);
             }
             KIND_BARRIER => {
-                let parity = (id >> 8) & 1;
-                let round = id & 0xFF;
+                let parity = (msg >> 8) & 1;
+                let round = msg & 0xFF;
                 self.tokens[parity as usize][round as usize] += 1;
             }
             _ => {}
@@ -310,38 +338,42 @@ impl ShmemPe {
                             self.flags[f as usize] += 1;
                         }
                     } else {
-                        let packets = bytes.div_ceil(self.spec.max_payload as u64).max(1) as usize;
+                        let packets = bytes.div_ceil(self.spec.max_payload as u64).max(1);
                         let q = self.nic.queued();
                         if q > 0 && q + packets > self.spec.send_queue_packets {
                             self.wait = Wait::Queue;
                             return;
                         }
                         let id = self.next_msg;
-                        self.next_msg = (self.next_msg + 1) & ID_MASK;
+                        self.next_msg = self.next_msg.wrapping_add(1);
                         self.acks_pending += 1;
-                        let fl = flag.map_or(NO_FLAG, u32::from);
+                        let fl = flag.unwrap_or(NO_FLAG);
                         self.busy_until = self.send(t, dest, bytes, KIND_PUT, id, fl);
                     }
                 }
                 Op::Get { dest, bytes } => {
                     if dest != self.me {
                         let id = self.next_msg;
-                        self.next_msg = (self.next_msg + 1) & ID_MASK;
+                        self.next_msg = self.next_msg.wrapping_add(1);
                         self.gets_pending += 1;
                         let p = self.spec.clone();
-                        let start = t + p.message_overhead;
+                        let start = t.saturating_add(p.message_overhead);
                         let done = self.pcie_down.transfer(start, 0);
-                        let bytes32 = bytes.min(u32::MAX as u64) as u32;
+                        let shape = p.shape(0);
                         self.nic.enqueue(PacketDesc {
-                            dest,
-                            len: p.flits(0),
+                            dest: p.node_of(dest),
+                            len: shape.len,
                             class: CLASS_REQUEST,
                             created: t,
                             measured: true,
-                            tag: tag(KIND_GET_REQ, id),
-                            aux: bytes32,
+                            tag: NodeTag {
+                                kind: KIND_GET_REQ,
+                                flag: NO_FLAG,
+                                msg: id,
+                                size: bytes,
+                            },
                             payload: 0,
-                            ready: done + p.pcie.latency,
+                            ready: done.saturating_add(p.pcie.latency),
                         });
                         self.busy_until = done;
                         if let Some(tr) = &mut self.trace {
@@ -431,7 +463,7 @@ impl Endpoint for ShmemPe {
     fn accept_credit(&mut self, at: u64, port: usize, vc: usize) -> bool {
         self.nic.accept_credit(at, port, vc)
     }
-    fn injected(&self) -> u32 {
+    fn injected(&self) -> u64 {
         self.nic.injected()
     }
 

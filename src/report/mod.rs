@@ -1,5 +1,6 @@
 //! Results: the JSON result file (the stable contract for scripts) and the human summary.
 
+pub mod atomic;
 pub mod channels;
 pub mod heatmap;
 pub mod plot;

@@ -206,52 +206,57 @@ pub fn line_plot(
     let y_top = if y1 > 0.0 { y1 * 1.1 } else { 1.0 };
     let x_min = if opts.categories.is_some() { -0.5 } else { 0.0 };
 
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
-    root.fill(&WHITE).map_err(|x| e(&x))?;
-    let mut entries: Vec<(String, Mark)> = series
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| (n.clone(), Mark::Line(color(i))))
-        .collect();
-    if let Some((n, _)) = &opts.reference {
-        entries.push((n.clone(), Mark::Dashed(reference_color())));
-    }
-    let area = with_legend(&root, &entries, &e)?;
-    let cats = opts.categories.clone();
-    let mut chart = ChartBuilder::on(&area)
-        .caption(title, ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x_min..x_top, 0.0..y_top)
-        .map_err(|x| e(&x))?;
-    chart
-        .configure_mesh()
-        .x_labels(x_ticks)
-        .y_labels(LINEAR_LABELS)
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .x_label_formatter(&|x| match &cats {
-            Some(c) => category_label(c, *x),
-            None => tick_label(*x),
-        })
-        .y_label_formatter(&|y| tick_label(*y))
-        .draw()
-        .map_err(|x| e(&x))?;
-    if let Some((_, pts)) = &opts.reference {
-        chart
-            .draw_series(DashedLineSeries::new(
-                pts.iter().copied(),
-                6,
-                5,
-                reference_color().stroke_width(2),
-            ))
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let mut entries: Vec<(String, Mark)> = series
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.clone(), Mark::Line(color(i))))
+            .collect();
+        if let Some((n, _)) = &opts.reference {
+            entries.push((n.clone(), Mark::Dashed(reference_color())));
+        }
+        let area = with_legend(&root, &entries, &e)?;
+        let cats = opts.categories.clone();
+        let mut chart = ChartBuilder::on(&area)
+            .caption(title, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x_min..x_top, 0.0..y_top)
             .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .x_labels(x_ticks)
+            .y_labels(LINEAR_LABELS)
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_label_formatter(&|x| match &cats {
+                Some(c) => category_label(c, *x),
+                None => tick_label(*x),
+            })
+            .y_label_formatter(&|y| tick_label(*y))
+            .draw()
+            .map_err(|x| e(&x))?;
+        if let Some((_, pts)) = &opts.reference {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    pts.iter().copied(),
+                    6,
+                    5,
+                    reference_color().stroke_width(2),
+                ))
+                .map_err(|x| e(&x))?;
+        }
+        draw_series(&mut chart, series, &e)?;
+        root.present().map_err(|x| e(&x))?;
     }
-    draw_series(&mut chart, series, &e)?;
-    root.present().map_err(|x| e(&x))?;
-    Ok(())
+    // Rendered in memory, written atomically: a crash or a concurrent run never
+    // leaves half a picture.
+    super::atomic::write_atomic(path, svg.as_bytes())
 }
 
 /// A log-log plot of named series (e.g. speedup against node count), with an optional
@@ -287,49 +292,54 @@ pub fn log_log_plot(
     let (ylo, yhi) = (y0 / 1.5, y1 * 1.5);
     let y_ticks = log_ticks(ylo, yhi);
 
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
-    root.fill(&WHITE).map_err(|x| e(&x))?;
-    let mut entries: Vec<(String, Mark)> = series
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| (n.clone(), Mark::Line(color(i))))
-        .collect();
-    if let Some((n, _)) = reference {
-        entries.push((n.clone(), Mark::Dashed(reference_color())));
-    }
-    let area = with_legend(&root, &entries, &e)?;
-    let mut chart = ChartBuilder::on(&area)
-        .caption(title, ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            (x0 / 1.3..x1 * 1.3).log_scale().with_key_points(x_ticks),
-            (ylo..yhi).log_scale().with_key_points(y_ticks),
-        )
-        .map_err(|x| e(&x))?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .x_label_formatter(&|x| tick_label(*x))
-        .y_label_formatter(&|y| tick_label(*y))
-        .draw()
-        .map_err(|x| e(&x))?;
-    if let Some((_, pts)) = reference {
-        chart
-            .draw_series(DashedLineSeries::new(
-                pts.iter().copied(),
-                6,
-                5,
-                reference_color().stroke_width(2),
-            ))
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let mut entries: Vec<(String, Mark)> = series
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.clone(), Mark::Line(color(i))))
+            .collect();
+        if let Some((n, _)) = reference {
+            entries.push((n.clone(), Mark::Dashed(reference_color())));
+        }
+        let area = with_legend(&root, &entries, &e)?;
+        let mut chart = ChartBuilder::on(&area)
+            .caption(title, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(
+                (x0 / 1.3..x1 * 1.3).log_scale().with_key_points(x_ticks),
+                (ylo..yhi).log_scale().with_key_points(y_ticks),
+            )
             .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_label_formatter(&|x| tick_label(*x))
+            .y_label_formatter(&|y| tick_label(*y))
+            .draw()
+            .map_err(|x| e(&x))?;
+        if let Some((_, pts)) = reference {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    pts.iter().copied(),
+                    6,
+                    5,
+                    reference_color().stroke_width(2),
+                ))
+                .map_err(|x| e(&x))?;
+        }
+        draw_series(&mut chart, series, &e)?;
+        root.present().map_err(|x| e(&x))?;
     }
-    draw_series(&mut chart, series, &e)?;
-    root.present().map_err(|x| e(&x))?;
-    Ok(())
+    // Rendered in memory, written atomically: a crash or a concurrent run never
+    // leaves half a picture.
+    super::atomic::write_atomic(path, svg.as_bytes())
 }
 
 /// A time unit that suits `max_seconds`: (factor to multiply seconds by, name).
@@ -367,66 +377,71 @@ pub fn stacked_bar_panels(
         return Err("nothing to plot".into());
     }
     let height = (SIZE.1 - 60).max(260 * panels.len() as u32 + 60);
-    let root = SVGBackend::new(path, (SIZE.0, height)).into_drawing_area();
-    let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
-    root.fill(&WHITE).map_err(|x| e(&x))?;
-    let names: Vec<String> = panels
-        .first()
-        .map(|p| p.parts.iter().map(|(n, _)| n.clone()).collect())
-        .unwrap_or_default();
-    let entries: Vec<(String, Mark)> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.clone(), Mark::Block(color(i))))
-        .collect();
-    let area = with_legend(&root, &entries, &e)?;
-    let area = area.titled(title, ("sans-serif", 20)).map_err(|x| e(&x))?;
-    let rows = area.split_evenly((panels.len(), 1));
-    for (panel, sub) in panels.iter().zip(rows.iter()) {
-        let n = panel.categories.len();
-        let top = (0..n)
-            .map(|i| panel.parts.iter().map(|p| p.1[i]).sum::<f64>())
-            .fold(0.0, f64::max);
-        let (scale, unit) = time_unit(top);
-        let y_top = if top > 0.0 { top * scale * 1.1 } else { 1.0 };
-        let cats = panel.categories.clone();
-        let mut chart = ChartBuilder::on(sub)
-            .caption(&panel.title, ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..y_top)
-            .map_err(|x| e(&x))?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n.max(1))
-            .y_labels(LINEAR_LABELS)
-            .x_label_formatter(&|x| category_label(&cats, *x))
-            .y_label_formatter(&|y| tick_label(*y))
-            .x_desc(x_label)
-            .y_desc(format!("{y_label} ({unit})"))
-            .draw()
-            .map_err(|x| e(&x))?;
-        let mut base = vec![0.0; n];
-        for (k, (_, vals)) in panel.parts.iter().enumerate() {
-            let c = color(k);
-            let bars: Vec<_> = (0..n)
-                .map(|i| {
-                    let v = vals.get(i).copied().unwrap_or(0.0) * scale;
-                    let r = Rectangle::new(
-                        [(i as f64 - 0.35, base[i]), (i as f64 + 0.35, base[i] + v)],
-                        c.filled(),
-                    );
-                    base[i] += v;
-                    r
-                })
-                .collect();
-            chart.draw_series(bars).map_err(|x| e(&x))?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (SIZE.0, height)).into_drawing_area();
+        let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let names: Vec<String> = panels
+            .first()
+            .map(|p| p.parts.iter().map(|(n, _)| n.clone()).collect())
+            .unwrap_or_default();
+        let entries: Vec<(String, Mark)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), Mark::Block(color(i))))
+            .collect();
+        let area = with_legend(&root, &entries, &e)?;
+        let area = area.titled(title, ("sans-serif", 20)).map_err(|x| e(&x))?;
+        let rows = area.split_evenly((panels.len(), 1));
+        for (panel, sub) in panels.iter().zip(rows.iter()) {
+            let n = panel.categories.len();
+            let top = (0..n)
+                .map(|i| panel.parts.iter().map(|p| p.1[i]).sum::<f64>())
+                .fold(0.0, f64::max);
+            let (scale, unit) = time_unit(top);
+            let y_top = if top > 0.0 { top * scale * 1.1 } else { 1.0 };
+            let cats = panel.categories.clone();
+            let mut chart = ChartBuilder::on(sub)
+                .caption(&panel.title, ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(45)
+                .y_label_area_size(70)
+                .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..y_top)
+                .map_err(|x| e(&x))?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n.max(1))
+                .y_labels(LINEAR_LABELS)
+                .x_label_formatter(&|x| category_label(&cats, *x))
+                .y_label_formatter(&|y| tick_label(*y))
+                .x_desc(x_label)
+                .y_desc(format!("{y_label} ({unit})"))
+                .draw()
+                .map_err(|x| e(&x))?;
+            let mut base = vec![0.0; n];
+            for (k, (_, vals)) in panel.parts.iter().enumerate() {
+                let c = color(k);
+                let bars: Vec<_> = (0..n)
+                    .map(|i| {
+                        let v = vals.get(i).copied().unwrap_or(0.0) * scale;
+                        let r = Rectangle::new(
+                            [(i as f64 - 0.35, base[i]), (i as f64 + 0.35, base[i] + v)],
+                            c.filled(),
+                        );
+                        base[i] += v;
+                        r
+                    })
+                    .collect();
+                chart.draw_series(bars).map_err(|x| e(&x))?;
+            }
         }
+        root.present().map_err(|x| e(&x))?;
     }
-    root.present().map_err(|x| e(&x))?;
-    Ok(())
+    // Rendered in memory, written atomically: a crash or a concurrent run never
+    // leaves half a picture.
+    super::atomic::write_atomic(path, svg.as_bytes())
 }
 
 #[cfg(test)]

@@ -545,7 +545,7 @@ impl Router {
                 i % v,
                 ivc.buf.len(),
                 f.src(),
-                f.packet & 0xffff_ffff,
+                f.seq(),
                 torus.describe_node(f.dest as usize),
                 wants
             ));

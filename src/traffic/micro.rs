@@ -252,7 +252,9 @@ pub fn program(m: Micro, t: &Torus, mp: &MicroParams) -> Program {
     prog
 }
 
-/// The benchmark's figure from the marks of a run (cycle times at `clock_hz`).
+/// The benchmark's figure from the marks of a run (cycle times at `clock_hz`), or why
+/// it cannot be computed (a slope needs two hop distances, a rate a nonzero time): a
+/// figure that is not a finite number is never returned.
 pub fn evaluate(
     m: Micro,
     t: &Torus,
@@ -260,7 +262,26 @@ pub fn evaluate(
     prog: &Program,
     marks: &[(u32, u16, u64)],
     clock_hz: f64,
-) -> f64 {
+) -> Result<f64, String> {
+    let v = evaluate_unchecked(m, t, mp, prog, marks, clock_hz)?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{}: the figure cannot be computed from this run ({v}); the measured spans are empty",
+            m.name()
+        ))
+    }
+}
+
+fn evaluate_unchecked(
+    m: Micro,
+    t: &Torus,
+    mp: &MicroParams,
+    prog: &Program,
+    marks: &[(u32, u16, u64)],
+    clock_hz: f64,
+) -> Result<f64, String> {
     let find = |name: &str| -> Vec<u64> {
         let id = prog.marks.iter().position(|x| x == name).map(|i| i as u16);
         marks
@@ -275,12 +296,19 @@ pub fn evaluate(
         let e = find(b).into_iter().max().unwrap_or(0);
         e.saturating_sub(s)
     };
-    match m {
+    Ok(match m {
         Micro::NeighborLatency => {
             secs(span("lat-start", "lat-end")) / (2 * mp.latency_iterations) as f64 * 1e6
         }
         Micro::HopLatency => {
-            let pts: Vec<(f64, f64)> = (1..=hop_targets(t).len())
+            let hops = hop_targets(t).len();
+            if hops < 2 {
+                return Err(format!(
+                    "hop-latency is the slope of latency over hop count, which needs PEs at 2 or more distances from PE 0; on this torus ({}) there are PEs at only {hops}",
+                    t.shape_string()
+                ));
+            }
+            let pts: Vec<(f64, f64)> = (1..=hops)
                 .map(|h| {
                     let c = span(&format!("hop{h}-start"), &format!("hop{h}-end"));
                     (h as f64, secs(c) / (2 * mp.latency_iterations) as f64 * 1e6)
@@ -302,7 +330,7 @@ pub fn evaluate(
             let msgs = mp.rate_messages / nb * nb;
             msgs as f64 / secs(span("start", "end")) / 1e6
         }
-    }
+    })
 }
 
 /// Least-squares slope of y over x.

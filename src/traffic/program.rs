@@ -27,6 +27,7 @@
 //! (this PE) and `$npes`, with `+ - * / %` and parentheses, e.g. `put ($me+1)%$npes 64`.
 
 use crate::config::units::parse_duration;
+use crate::core::limits::{MAX_MESSAGE_BYTES, MAX_RUN_CYCLES};
 use crate::node::op::{MAX_FLAGS, Op};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -240,12 +241,20 @@ fn compile(
                 Ok(v as u64)
             }
         };
-        let two = |e: &str| -> Result<(u64, u64), String> {
+        let two = |e: &str| -> Result<(u32, u64), String> {
             let (d, b) = eval_two(e, me, npes, params)?;
             if d < 0 || b < 0 {
                 return Err(format!("negative target or size ({d}, {b})"));
             }
-            Ok((d as u64, b as u64))
+            if d as u64 >= npes as u64 {
+                return Err(format!("target PE {d} does not exist ({npes} PEs)"));
+            }
+            if b as u64 > MAX_MESSAGE_BYTES {
+                return Err(format!(
+                    "{b} bytes is more than the largest message accepted, {MAX_MESSAGE_BYTES} bytes"
+                ));
+            }
+            Ok((d as u32, b as u64))
         };
         let flag = |e: &str| -> Result<u16, String> {
             let v = num(e)?;
@@ -262,11 +271,11 @@ fn compile(
                     None => (rest, None),
                 };
                 let (d, b) = two(args).map_err(|e| err(format!("{e}; expected `put DEST BYTES [flag F]`")))?;
-                Op::Put { dest: d as u32, bytes: b, flag: fl }
+                Op::Put { dest: d, bytes: b, flag: fl }
             }
             "get" => {
                 let (d, b) = two(rest).map_err(|e| err(format!("{e}; expected `get DEST BYTES`")))?;
-                Op::Get { dest: d as u32, bytes: b }
+                Op::Get { dest: d, bytes: b }
             }
             "barrier" if rest.is_empty() => Op::Barrier,
             "quiet" if rest.is_empty() => Op::Quiet,
@@ -275,16 +284,22 @@ fn compile(
                     Ok(d) => d.to_cycles(clock_hz),
                     Err(_) => nonneg(rest, "the duration").map_err(err)?,
                 };
+                if cycles > MAX_RUN_CYCLES {
+                    return Err(err(format!(
+                        "{cycles} cycles is more than the longest compute accepted, {MAX_RUN_CYCLES} cycles"
+                    )));
+                }
                 Op::Compute { cycles }
             }
             "wait" => Op::Wait { flag: flag(rest).map_err(err)? },
             "mark" if !rest.is_empty() => {
                 let id = match marks.iter().position(|m| m == rest) {
                     Some(i) => i,
-                    None => {
+                    None if marks.len() < u16::MAX as usize => {
                         marks.push(rest.to_string());
                         marks.len() - 1
                     }
+                    None => return Err(err(format!("more than {} distinct mark names", u16::MAX))),
                 };
                 Op::Mark { id: id as u16 }
             }
@@ -295,7 +310,7 @@ fn compile(
             }
             "}" if rest.is_empty() => {
                 let start = open.pop().ok_or_else(|| err("`}` without a matching `repeat`".into()))?;
-                let end = ops.len() as u32;
+                let end = u32::try_from(ops.len()).map_err(|_| err("the program is too long".into()))?;
                 if let Op::Repeat { end: e, .. } = &mut ops[start] {
                     *e = end;
                 }
@@ -431,8 +446,8 @@ impl Parser<'_> {
             v = match op.as_str() {
                 "*" => v.checked_mul(r).ok_or("arithmetic overflow")?,
                 _ if r == 0 => return Err("division by zero".into()),
-                "/" => v / r,
-                _ => v.rem_euclid(r),
+                "/" => v.checked_div(r).ok_or("arithmetic overflow")?,
+                _ => v.checked_rem_euclid(r).ok_or("arithmetic overflow")?,
             };
         }
         Ok(v)
@@ -449,7 +464,10 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(v)
             }
-            "-" => Ok(-self.atom()?),
+            "-" => self
+                .atom()?
+                .checked_neg()
+                .ok_or_else(|| "arithmetic overflow".to_string()),
             "$me" => Ok(self.me),
             "$npes" => Ok(self.npes),
             _ if t.starts_with('$') => self
@@ -476,6 +494,10 @@ mod tests {
         assert_eq!(eval("1_000", 0, 1, &p), Ok(1000));
         assert!(eval("$m", 0, 1, &p).is_err());
         assert!(eval("4 / 0", 0, 1, &p).is_err());
+        assert!(eval("(0-9223372036854775807-1)/(0-1)", 0, 1, &p).is_err());
+        assert!(eval("(0-9223372036854775807-1)%(0-1)", 0, 1, &p).is_err());
+        assert!(eval("-(0-9223372036854775807-1)", 0, 1, &p).is_err());
+        assert!(eval("9223372036854775807 + 1", 0, 1, &p).is_err());
     }
 
     #[test]

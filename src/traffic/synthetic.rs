@@ -83,7 +83,7 @@ impl Endpoint for SyntheticEndpoint {
     fn accept_credit(&mut self, at: u64, port: usize, vc: usize) -> bool {
         self.nic.accept_credit(at, port, vc)
     }
-    fn injected(&self) -> u32 {
+    fn injected(&self) -> u64 {
         self.nic.injected()
     }
 
@@ -134,6 +134,6 @@ impl Endpoint for SyntheticEndpoint {
 
     fn stop(&mut self, t: u64) -> u64 {
         self.gen_end = t;
-        self.nic.abandon_queue() as u64
+        self.nic.abandon_queue()
     }
 }
