@@ -126,7 +126,7 @@ fn assert_faults_respected(label: &str, p: &Params, o: &Outcome) {
             o.stats
                 .delivered_ids
                 .iter()
-                .all(|&id| (id >> 32) as usize != n),
+                .all(|&id| torsim::core::flit::split_packet_id(id).0 as usize != n),
             "{label}: failed node {n} injected"
         );
     }

@@ -97,7 +97,10 @@ fn two_packet_trace_file_has_the_declared_events_in_causal_order() {
         .collect::<std::collections::BTreeSet<_>>()
     {
         let hops: Vec<_> = t.hops.iter().filter(|h| h.packet == pkt).collect();
-        let (src, dest) = ((pkt >> 32) as usize, hops[0].dest as usize);
+        let (src, dest) = (
+            torsim::core::flit::split_packet_id(pkt).0 as usize,
+            hops[0].dest as usize,
+        );
         assert_eq!(
             hops.len(),
             torus.distance(src, dest) + 1,

@@ -9,6 +9,7 @@
 //! slice on the output track while its flits leave. On the PE tracks: packets waiting
 //! in the source queue, and SHMEM operations.
 
+use crate::core::flit::split_packet_id;
 use crate::stats::trace::TraceData;
 use crate::topology::Torus;
 use serde_json::{Value, json};
@@ -30,7 +31,8 @@ fn slice(name: &str, cat: &str, pid: u32, tid: u64, from: u64, to: u64, args: Va
 }
 
 fn packet_name(packet: u64, dest: u32) -> String {
-    format!("packet {}:{} to {dest}", packet >> 32, packet & 0xffff_ffff)
+    let (src, seq) = split_packet_id(packet);
+    format!("packet {src}:{seq} to {dest}")
 }
 
 /// The trace-event document of `t` on `torus` (`injectors` and `ejectors` per router).
@@ -42,7 +44,7 @@ pub fn trace_json(t: &TraceData, torus: &Torus, injectors: usize) -> Value {
     for h in &t.hops {
         let name = packet_name(h.packet, h.dest);
         let args = json!({
-            "packet": h.packet, "source": h.packet >> 32, "dest": h.dest, "flits": h.len,
+            "packet": h.packet, "source": split_packet_id(h.packet).0, "dest": h.dest, "flits": h.len,
             "created": h.created, "in_vc": h.in_vc, "out_vc": h.out_vc,
             "out_port": torus.port_name(h.out_port as usize, injectors, false),
             "waited_for_vc": h.granted - h.routed,
@@ -109,7 +111,7 @@ pub fn trace_json(t: &TraceData, torus: &Torus, injectors: usize) -> Value {
             args,
         ));
         if first_hop.insert(h.packet) {
-            let src = (h.packet >> 32) as u32;
+            let src = split_packet_id(h.packet).0;
             nodes.insert(src);
             if h.injected > h.created {
                 ev.push(slice(

@@ -383,7 +383,7 @@ impl Routing {
     pub fn walk(&self, src: usize, dest: usize, class: u8) -> Vec<(usize, usize, u8)> {
         let np = self.net.torus.network_ports();
         let mut f = Flit {
-            packet: (src as u64) << 32,
+            packet: crate::core::flit::packet_id(src as u32, 0),
             dest: dest as u32,
             len: 1,
             class,

@@ -61,7 +61,7 @@ impl<'a> Walker<'a> {
                 continue;
             }
             let mut f = Flit {
-                packet: (s as u64) << 32,
+                packet: crate::core::flit::packet_id(s as u32, 0),
                 dest: dest as u32,
                 len: 1,
                 class,
