@@ -8,20 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(libopenmpi-dev openmpi-bin libclang-dev)
-installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
-missing=()
-for p in "${PACKAGES[@]}"; do
-    installed "$p" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "ci-mpi: installing ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update
-    apt-get install -y libopenmpi-dev openmpi-bin libclang-dev
-fi
+scripts/apt-ensure.sh libopenmpi-dev openmpi-bin libclang-dev
 
 # Open MPI refuses to run as root unless told that it is intended (CI containers).
 export OMPI_ALLOW_RUN_AS_ROOT=1

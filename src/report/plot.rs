@@ -95,14 +95,25 @@ fn category_label(cats: &[String], x: f64) -> String {
     }
 }
 
-/// Draws the series as lines with point markers; earlier series are drawn wider, so a
-/// series that coincides with a later one (packet and network latency at low load)
-/// still shows as a border around it.
+/// Draws the reference curve (dashed, if any) and the series as lines with point
+/// markers; earlier series are drawn wider, so a series that coincides with a later one
+/// (packet and network latency at low load) still shows as a border around it.
 fn draw_series<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'a, DB, CT>,
+    reference: Option<&[(f64, f64)]>,
     series: &[Series],
     e: &dyn Fn(&dyn std::fmt::Display) -> String,
 ) -> Result<(), String> {
+    if let Some(pts) = reference {
+        chart
+            .draw_series(DashedLineSeries::new(
+                pts.iter().copied(),
+                6,
+                5,
+                reference_color().stroke_width(2),
+            ))
+            .map_err(|x| e(&x))?;
+    }
     let n = series.len();
     for (i, (_, s)) in series.iter().enumerate() {
         let c = color(i);
@@ -241,17 +252,8 @@ pub fn line_plot(
             .y_label_formatter(&|y| tick_label(*y))
             .draw()
             .map_err(|x| e(&x))?;
-        if let Some((_, pts)) = &opts.reference {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    pts.iter().copied(),
-                    6,
-                    5,
-                    reference_color().stroke_width(2),
-                ))
-                .map_err(|x| e(&x))?;
-        }
-        draw_series(&mut chart, series, &e)?;
+        let reference = opts.reference.as_ref().map(|(_, pts)| pts.as_slice());
+        draw_series(&mut chart, reference, series, &e)?;
         root.present().map_err(|x| e(&x))?;
     }
     // Rendered in memory, written atomically: a crash or a concurrent run never
@@ -324,17 +326,8 @@ pub fn log_log_plot(
             .y_label_formatter(&|y| tick_label(*y))
             .draw()
             .map_err(|x| e(&x))?;
-        if let Some((_, pts)) = reference {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    pts.iter().copied(),
-                    6,
-                    5,
-                    reference_color().stroke_width(2),
-                ))
-                .map_err(|x| e(&x))?;
-        }
-        draw_series(&mut chart, series, &e)?;
+        let reference = reference.map(|(_, pts)| pts.as_slice());
+        draw_series(&mut chart, reference, series, &e)?;
         root.present().map_err(|x| e(&x))?;
     }
     // Rendered in memory, written atomically: a crash or a concurrent run never
