@@ -98,3 +98,13 @@ pub struct AtomicOp {
 
 /// Flags a program may use (per PE).
 pub const MAX_FLAGS: u16 = 64;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ops_stay_small() {
+        // Large programs hold tens of millions of ops: the boxed variants must not
+        // make every op bigger than a `put`.
+        assert!(std::mem::size_of::<super::Op>() <= 24);
+    }
+}

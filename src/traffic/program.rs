@@ -139,9 +139,15 @@ impl Program {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let msg = e.message().trim();
             ProgramError(match line {
-                Some(l) => format!("line {l}: {}", e.message().trim()),
-                None => e.message().trim().to_string(),
+                // Name what is declared twice (a variable, a parameter).
+                Some(l) if msg.starts_with("duplicate key") => format!(
+                    "line {l}: {msg}: `{}` is declared twice",
+                    text.lines().nth(l - 1).unwrap_or("").trim()
+                ),
+                Some(l) => format!("line {l}: {msg}"),
+                None => msg.to_string(),
             })
         })?;
         let mut params = file.params;
