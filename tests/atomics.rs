@@ -195,7 +195,7 @@ fn let_if_while_and_own_variables() {
     for (me, w) in out.iter().enumerate() {
         let me = me as u64;
         assert_eq!(w[0], 55, "fib(10) on PE {me}");
-        let branch = if me % 2 == 0 {
+        let branch = if me.is_multiple_of(2) {
             100
         } else if me == 1 || (me > 2 && me != 3) {
             200
@@ -203,7 +203,7 @@ fn let_if_while_and_own_variables() {
             300
         };
         assert_eq!(w[1], branch, "PE {me}");
-        let odd_sum: u64 = (1..=me * 3).filter(|j| j % 2 == 1).sum();
+        let odd_sum: u64 = (1..=me * 3).filter(|j| !j.is_multiple_of(2)).sum();
         assert_eq!(w[2], odd_sum, "PE {me}");
         assert_eq!(w[3], me * 3 * 1000 + me * 3 + 5, "PE {me}");
         assert_eq!(w[4], 0, "a `while 0` body never runs");
