@@ -24,7 +24,31 @@
 //! `compute DURATION` (cycles, or with a unit: `2 us`), `wait F` (block until flag F
 //! has been signalled, then consume one signal), `mark NAME` (record the time),
 //! `repeat N {` ... `}`. Numbers may be expressions over integers, `$params`, `$me`
-//! (this PE) and `$npes`, with `+ - * / %` and parentheses, e.g. `put ($me+1)%$npes 64`.
+//! (this PE) and `$npes`, with `+ - * / %`, the comparisons `== != < <= > >=`, `&&`,
+//! `||`, `!` and parentheses, e.g. `put ($me+1)%$npes 64`.
+//!
+//! Symmetric variables (one copy per PE) are declared in `[variables]`, with initial
+//! values that may depend on the PE; a vector has several words:
+//!
+//! ```toml
+//! [variables]
+//! counter = 0
+//! x = "$me * 2"
+//! v = { words = 8, init = "$me" }     # or init = [ ...8 values... ]
+//! w = [1, 2, "$npes"]                 # 3 words
+//! ```
+//!
+//! Atomics act on the copy at PE `DEST` (`VAR` is a name, `VAR[I]` one word of a
+//! vector) and block the PE until the target's adapter replies; the fetching ones may
+//! keep the old value in a local with `-> NAME`: `fadd DEST VAR VALUE`, `inc DEST VAR`,
+//! `cswap DEST VAR EXPECTED NEW`, `swap DEST VAR VALUE`, `fetch DEST VAR`, and
+//! `set DEST VAR VALUE` (no result). Locals are set by `let NAME = EXPR` or `-> NAME`
+//! and read as `$NAME`, only after the statement that first sets them; a PE reads its
+//! own copy of a variable as `@VAR` or `@VAR[I]`. Control flow: `if EXPR {` ... `}`
+//! with an optional `} else {`, and `while EXPR {` ... `}` (each turn costs one
+//! cycle). Locals and `@variables` may appear only in `let`, `if`, `while` and the
+//! atomics, whose expressions are evaluated when the PE reaches them; everything else
+//! is folded to numbers here.
 
 use crate::config::units::parse_duration;
 use crate::core::limits::{MAX_MESSAGE_BYTES, MAX_RUN_CYCLES};
