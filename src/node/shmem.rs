@@ -263,6 +263,17 @@ impl ShmemPe {
         }
     }
 
+    /// This PE's copy of the symmetric variables (what reductions and other adapter
+    /// operations read and write, by variable id and word).
+    pub fn symmetric(&self) -> &Variables {
+        &self.vars
+    }
+
+    /// This PE's copy of the symmetric variables, to write.
+    pub fn symmetric_mut(&mut self) -> &mut Variables {
+        &mut self.vars
+    }
+
     /// Queues a message of `bytes` to node `dest_node` on `class`, its data crossing
     /// PCIe from cycle `start` and each packet ready `latency` cycles after its data;
     /// returns the cycle the last byte has crossed. The packets are made as they start,
