@@ -94,6 +94,8 @@ pub struct Params {
     pub measure_cycles: u64,
     pub max_drain_cycles: u64,
     pub watchdog_cycles: u64,
+    /// A program run fails past this cycle (`u64::MAX`: no limit).
+    pub max_program_cycles: u64,
     pub node: NodeParams,
     /// Link data rate after line coding, in bytes per second (for reports).
     pub link_bytes_per_second: f64,
@@ -108,6 +110,8 @@ pub struct NodeParams {
     pub message_overhead: u64,
     pub send_queue_packets: u32,
     pub pcie: super::spec::PcieSpec,
+    /// Cycles the target's adapter spends on one atomic.
+    pub atomic_latency: u64,
 }
 
 fn resolve_node(n: &NodeConfig, clock_hz: f64) -> Result<NodeParams, ConfigError> {
@@ -192,7 +196,12 @@ fn resolve_node(n: &NodeConfig, clock_hz: f64) -> Result<NodeParams, ConfigError
     }
     let num = (per_cycle * den as f64).round() as u64;
     let latency = delay("node.pcie.latency", p.latency, clock_hz)?;
+    let atomic_latency = match n.atomic_latency {
+        Some(d) => delay("node.atomic_latency", d, clock_hz)?,
+        None => 2 * latency,
+    };
     Ok(NodeParams {
+        atomic_latency,
         max_payload: n.max_payload_bytes,
         message_overhead: delay("node.message_overhead", n.message_overhead, clock_hz)?,
         send_queue_packets: n.send_queue_packets,
@@ -667,6 +676,9 @@ impl Params {
         run_cycles("simulation.measure_cycles", s.measure_cycles)?;
         run_cycles("simulation.max_drain_cycles", s.max_drain_cycles)?;
         run_cycles("simulation.watchdog_cycles", s.watchdog_cycles)?;
+        if let Some(m) = s.max_program_cycles {
+            run_cycles("simulation.max_program_cycles", m)?;
+        }
         run_cycles("traffic.injection_delay", t.injection_delay)?;
         let run_cycles = s
             .warmup_cycles
@@ -746,6 +758,7 @@ impl Params {
             measure_cycles: s.measure_cycles,
             max_drain_cycles: s.max_drain_cycles,
             watchdog_cycles: s.watchdog_cycles,
+            max_program_cycles: s.max_program_cycles.unwrap_or(u64::MAX),
             node,
             link_bytes_per_second: match n.link_bandwidth {
                 None => clock_hz * n.flit_bytes as f64,

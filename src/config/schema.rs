@@ -74,6 +74,15 @@ pub struct NodeConfig {
     pub send_queue_packets: u32,
     #[serde(default)]
     pub pcie: PcieConfig,
+    /// Time the target's adapter spends executing one atomic (reading and writing the
+    /// word in host memory); atomics to one variable take their turns. Unset: one PCIe
+    /// round trip, twice `pcie.latency`.
+    #[serde(
+        default,
+        serialize_with = "ser_opt_dur",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub atomic_latency: Option<Duration>,
 }
 
 impl Default for NodeConfig {
@@ -83,6 +92,7 @@ impl Default for NodeConfig {
             message_overhead: zero_dur(),
             send_queue_packets: default_queue(),
             pcie: PcieConfig::default(),
+            atomic_latency: None,
         }
     }
 }
@@ -603,6 +613,11 @@ pub struct SimulationConfig {
     /// No delivery for this many cycles while packets are in flight is a deadlock.
     #[serde(default = "default_watchdog")]
     pub watchdog_cycles: u64,
+    /// A program run that has not ended by this cycle fails, saying what each PE is
+    /// doing: the guard against programs that spin forever (a lock never released).
+    /// Unset: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_program_cycles: Option<u64>,
 }
 
 impl Default for SimulationConfig {
@@ -612,6 +627,7 @@ impl Default for SimulationConfig {
             measure_cycles: default_measure(),
             max_drain_cycles: default_drain(),
             watchdog_cycles: default_watchdog(),
+            max_program_cycles: None,
         }
     }
 }

@@ -92,8 +92,12 @@ pub struct NodeTag {
     pub flag: u16,
     /// The sender's message id (wraps; only messages in flight need to differ).
     pub msg: u32,
-    /// Packets of the message (put data, get data) or bytes asked for (get request).
+    /// Packets of the message (put data, get data), bytes asked for (get request), an
+    /// atomic's first operand, or the old value an atomic returns.
     pub size: u64,
+    /// An atomic's second operand (the new value of a compare-and-swap); 0 otherwise.
+    /// A field of its own because a compare-and-swap carries two full 64-bit values.
+    pub arg: u64,
 }
 
 /// Message classes of the node protocol: requests and responses travel on separate
@@ -107,8 +111,9 @@ pub const CLASSES: usize = 2;
 mod tests {
     #[test]
     fn flits_stay_small() {
-        // Flits are copied on every hop and fill every buffer: keep them in 56 bytes
-        // (48 before the node protocol's counts became 64-bit).
-        assert!(std::mem::size_of::<super::Flit>() <= 56);
+        // Flits are copied on every hop and fill every buffer: keep them in one 64-byte
+        // cache line (48 before the node protocol's counts became 64-bit, 56 before
+        // atomics gave the tag a second 64-bit operand).
+        assert!(std::mem::size_of::<super::Flit>() <= 64);
     }
 }

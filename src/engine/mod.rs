@@ -69,6 +69,11 @@ pub trait Endpoint: Send {
     fn marks(&self) -> &[(u16, u64)] {
         &[]
     }
+    /// The endpoint's symmetric variables, every word in declaration order (empty for
+    /// endpoints without any).
+    fn variables(&self) -> &[u64] {
+        &[]
+    }
     /// The cycle the endpoint's program ended, if it has.
     fn finished_at(&self) -> Option<u64> {
         None

@@ -275,6 +275,16 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
         (v, end)
     }
 
+    /// The symmetric variables of every endpoint here that has any, by global node.
+    pub fn variables(&self) -> Vec<(u32, Vec<u64>)> {
+        self.nodes
+            .iter()
+            .zip(&self.endpoints)
+            .filter(|(_, e)| !e.variables().is_empty())
+            .map(|(&g, e)| (g, e.variables().to_vec()))
+            .collect()
+    }
+
     pub fn describe_stuck(&self, sh: &Shared<R>, injectors: usize) -> Vec<String> {
         self.routers
             .iter()

@@ -403,6 +403,21 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
         (marks, end_cycle)
     }
 
+    /// The symmetric variables of every endpoint that has any, over all processes, by
+    /// global node, sorted.
+    pub fn variables(&self) -> Vec<(u32, Vec<u64>)> {
+        let mine: Vec<(u32, Vec<u64>)> = self.parts.iter().flat_map(|p| p.variables()).collect();
+        let blob = serde_json::to_vec(&mine).expect("variables serialise");
+        let mut all: Vec<(u32, Vec<u64>)> = Vec::new();
+        for b in self.comm.all_gather_bytes(blob) {
+            let o: Vec<(u32, Vec<u64>)> =
+                serde_json::from_slice(&b).expect("variables deserialise");
+            all.extend(o);
+        }
+        all.sort_unstable();
+        all
+    }
+
     /// Cut links and the load balance of the partitioning.
     pub fn layout(&self) -> Layout {
         let t = &self.torus;

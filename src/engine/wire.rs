@@ -13,7 +13,7 @@ use crate::core::message::Msg;
 use std::fmt;
 
 /// Words per encoded message.
-pub const WORDS: usize = 9;
+pub const WORDS: usize = 10;
 
 /// Bytes per encoded message.
 pub const MSG_BYTES: usize = WORDS * 8;
@@ -39,8 +39,8 @@ impl std::error::Error for DecodeError {}
 ///
 /// Layout: `[at, node | port<<32 | vc<<48, kind | measured<<4 | class<<8 |
 /// route<<16 | tag.msg<<32, packet, created, injected, tag.flag | tag.kind<<16 |
-/// dest<<32, len | index<<16 | hops<<32 | payload<<48, tag.size]`; credits leave the
-/// flit words zero.
+/// dest<<32, len | index<<16 | hops<<32 | payload<<48, tag.size, tag.arg]`; credits
+/// leave the flit words zero.
 pub fn encode(m: &Msg, out: &mut Vec<u64>) {
     let (kind, at, node, port, vc, flit) = match *m {
         Msg::Flit {
@@ -77,6 +77,7 @@ pub fn encode(m: &Msg, out: &mut Vec<u64>) {
             | u64::from(f.hops) << 32
             | u64::from(f.payload) << 48,
         f.tag.size,
+        f.tag.arg,
     ]);
 }
 
@@ -122,6 +123,7 @@ pub fn decode(w: &[u64]) -> Result<Msg, DecodeError> {
             flag: w[6] as u16,
             msg: (w[2] >> 32) as u32,
             size: w[8],
+            arg: w[9],
         },
     };
     Ok(match kind {
@@ -183,6 +185,7 @@ mod tests {
                 flag: (seed >> 5) as u16,
                 msg: 0xDEAD_BEEF,
                 size: seed << 40,
+                arg: seed.wrapping_mul(0xD1B5_4A32_D192_ED03),
             },
         }
     }
@@ -205,6 +208,7 @@ mod tests {
                 flag: u16::MAX,
                 msg: u32::MAX,
                 size: u64::MAX,
+                arg: u64::MAX,
             },
         }
     }

@@ -4,7 +4,8 @@
 //! billion times, would otherwise abort in the allocator (with a backtrace, after the
 //! machine has started swapping). The estimate counts what grows with the input:
 //! flit buffers (ports x VCs x depth x routers), ejection buffers, the marks a program
-//! records, and the packet ids the exactly-once check keeps. It is refused above a
+//! records, its symmetric variables (every PE's words), and the packet ids the
+//! exactly-once check keeps. It is refused above a
 //! bound: `TORSIM_MAX_MEMORY` (bytes, or with a unit: `"8 GiB"`), by default half of
 //! the machine's memory.
 
@@ -59,6 +60,10 @@ pub fn estimate(p: &Params, program: Option<&Program>, check_packets: Option<u64
             .iter()
             .fold(0u64, |a, ops| a.saturating_add(marks_recorded(ops)));
         e.parts.push(("marks", marks.saturating_mul(32)));
+        // Symmetric variables: the program's initial words and each PE's copy.
+        let words = (prog.variables.total_words() as u64).saturating_mul(prog.ops.len() as u64);
+        e.parts
+            .push(("symmetric variables", words.saturating_mul(16)));
     }
     if let Some(n) = check_packets {
         e.parts

@@ -77,6 +77,8 @@ pub struct ProgramOutcome {
     pub cycles: u64,
     /// (node, mark id, cycle), sorted.
     pub marks: Vec<(u32, u16, u64)>,
+    /// The symmetric variables at the end, every word, per PE (empty without any).
+    pub variables: Vec<Vec<u64>>,
     pub wall_seconds: f64,
     pub partitions: usize,
     pub windows: u64,
@@ -110,6 +112,11 @@ pub enum SimError {
         stuck: Vec<String>,
     },
     Conservation(String),
+    /// The programs were still running at `simulation.max_program_cycles`.
+    CycleLimit {
+        cycle: u64,
+        waits: Vec<String>,
+    },
 }
 
 impl fmt::Display for SimError {
@@ -137,6 +144,20 @@ impl fmt::Display for SimError {
                 Ok(())
             }
             SimError::Conservation(m) => write!(f, "conservation violated: {m}"),
+            SimError::CycleLimit { cycle, waits } => {
+                write!(
+                    f,
+                    "the programs had not ended at cycle {cycle}, the limit simulation.max_program_cycles ({} PE(s) unfinished; a loop that never ends, such as a spin on a lock nobody releases?)",
+                    waits.len()
+                )?;
+                for w in waits.iter().take(4) {
+                    write!(f, "; {w}")?;
+                }
+                if waits.len() > 4 {
+                    write!(f, "; and {} more", waits.len() - 4)?;
+                }
+                Ok(())
+            }
             SimError::Stalled { cycle, waits } => {
                 write!(
                     f,
@@ -268,7 +289,13 @@ pub fn run_programs<E: Endpoint, R: RouterModel>(
                 waits: e.waits(),
             });
         }
-        let next = (e.now() / CHECK_INTERVAL + 1) * CHECK_INTERVAL;
+        if e.now() >= p.max_program_cycles {
+            return Err(SimError::CycleLimit {
+                cycle: e.now(),
+                waits: e.waits(),
+            });
+        }
+        let next = ((e.now() / CHECK_INTERVAL + 1) * CHECK_INTERVAL).min(p.max_program_cycles);
         e.run_until(next);
         watchdog(e, p.watchdog_cycles, p.injectors)?;
         progress(Progress {
@@ -280,6 +307,7 @@ pub fn run_programs<E: Endpoint, R: RouterModel>(
     let stats = e.stats();
     verify_conservation(e, &stats, check)?;
     let (marks, end_cycle) = e.marks();
+    let variables = e.variables().into_iter().map(|(_, v)| v).collect();
     let wall_seconds = wall.elapsed().as_secs_f64();
     // Execution figures, summed over processes (collectives: every rank gets here).
     let x = e.execution();
@@ -288,6 +316,7 @@ pub fn run_programs<E: Endpoint, R: RouterModel>(
         end_cycle,
         cycles: e.now(),
         marks,
+        variables,
         wall_seconds,
         partitions: e.partitions(),
         windows: e.windows,

@@ -10,6 +10,7 @@ use crate::experiment::phases::{
 };
 use crate::node::op::Op;
 use crate::node::shmem::{ShmemPe, ShmemSpec};
+use crate::node::variables::Variables;
 use crate::routing::{Routing, deadlock};
 use crate::topology::Torus;
 use crate::traffic::pattern::DestinationPicker;
@@ -178,12 +179,20 @@ pub fn run_program_owned(
     let spec = Arc::new(ShmemSpec::new(&p));
     let ops: Vec<Arc<Vec<Op>>> = program.ops.into_iter().map(Arc::new).collect();
     let idle = Arc::new(Vec::new());
+    let layout = program.variables.clone();
+    let init = &program.initial;
     let mut engine = Engine::with_routing(&p, routing, opts, comm, |node, _, nic| {
-        let ops = match spec.pe_of(node as u32) {
-            Some(pe) => ops[pe as usize].clone(),
-            None => idle.clone(),
+        let (ops, vars) = match spec.pe_of(node as u32) {
+            Some(pe) => (
+                ops[pe as usize].clone(),
+                Variables::new(
+                    layout.clone(),
+                    init.get(pe as usize).cloned().unwrap_or_default(),
+                ),
+            ),
+            None => (idle.clone(), Variables::default()),
         };
-        ShmemPe::new(node, spec.clone(), ops, nic)
+        ShmemPe::new(node, spec.clone(), ops, vars, nic)
     });
     let mut o = run_programs(&mut engine, &p, opts.check, progress).map_err(RunError::Sim)?;
     // Marks are recorded per node; report them per PE.

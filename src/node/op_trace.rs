@@ -23,7 +23,19 @@ fn label(op: &Op) -> Option<String> {
         Op::Quiet => "quiet".into(),
         Op::Compute { cycles } => format!("compute {cycles} cycles"),
         Op::Wait { flag } => format!("wait flag {flag}"),
-        Op::Mark { .. } | Op::Repeat { .. } | Op::EndRepeat { .. } => return None,
+        Op::Atomic(a) => match a.dest.as_const() {
+            Some(d) => format!("{} on PE {d}", a.kind.name()),
+            None => a.kind.name().to_string(),
+        },
+        Op::Mark { .. }
+        | Op::Repeat { .. }
+        | Op::EndRepeat { .. }
+        | Op::Let { .. }
+        | Op::If { .. }
+        | Op::Else { .. }
+        | Op::EndIf
+        | Op::While { .. }
+        | Op::EndWhile { .. } => return None,
     })
 }
 

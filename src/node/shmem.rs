@@ -20,14 +20,28 @@
 //! - `wait F`: blocks until a put with `flag F` has completely landed here, then consumes
 //!   that signal.
 //!
-//! Requests (put data, get requests, barrier tokens) use message class 0 and responses
-//! (acknowledgements, get data) class 1: separate virtual subnetworks, so responses can
-//! never be blocked behind requests.
+//! - atomics (`fadd`, `cswap`, `swap`, `fetch`, `set`): the host writes the request
+//!   (its operands) to the adapter over PCIe; a request packet carries the operation,
+//!   the variable, the word and up to two operands to the target. The target's adapter
+//!   executes atomics to one variable one at a time, in arrival order, each taking
+//!   `node.atomic_latency` (its memory access over PCIe), and returns the old value in
+//!   a response packet; the PE waits for it, even when it does not keep the value. An
+//!   atomic to the PE's own variable does not enter the network but still goes through
+//!   its adapter (PCIe both ways, the same serialisation and latency), so a PE and
+//!   remote PEs see one consistent order of atomics to a variable.
+//! - `let`, `if`, `while`: run on the host in no time, except that each turn of a
+//!   `while` loop costs one cycle, so a loop spinning on a value moves time on.
+//!
+//! Requests (put data, get requests, barrier tokens, atomics) use message class 0 and
+//! responses (acknowledgements, get data, atomic replies) class 1: separate virtual
+//! subnetworks, so responses can never be blocked behind requests.
 
+use super::atomic::AtomicKind;
 use super::nic::{Nic, PacketDesc};
-use super::op::{MAX_FLAGS, Op};
+use super::op::{AtomicOp, MAX_FLAGS, Op};
 use super::outgoing::{Outgoing, PacketShape};
 use super::pcie::PcieLink;
+use super::variables::{VarId, Variables};
 use crate::config::Params;
 use crate::config::spec::{NicSpec, PcieSpec};
 use crate::core::flit::{CLASS_REQUEST, CLASS_RESPONSE, Flit, NodeTag};
@@ -40,6 +54,9 @@ const KIND_ACK: u8 = 2;
 const KIND_GET_REQ: u8 = 3;
 const KIND_GET_RESP: u8 = 4;
 const KIND_BARRIER: u8 = 5;
+const KIND_ATOMIC_RESP: u8 = 6;
+/// Atomic requests: this plus the [`AtomicKind`] code.
+const KIND_ATOMIC: u8 = 8;
 const NO_FLAG: u16 = u16::MAX;
 
 /// Node parameters shared by every PE of a run.
@@ -57,6 +74,8 @@ pub struct ShmemSpec {
     pub pcie: PcieSpec,
     header_bytes: u32,
     flit_bytes: u32,
+    /// Cycles the target's adapter spends on one atomic.
+    pub atomic_latency: u64,
 }
 
 impl ShmemSpec {
@@ -79,6 +98,7 @@ impl ShmemSpec {
             pcie: p.node.pcie,
             header_bytes: p.header_bytes,
             flit_bytes: p.flit_bytes,
+            atomic_latency: p.node.atomic_latency,
         }
     }
 
@@ -124,6 +144,34 @@ enum Wait {
     Gets,
     Flag(u16),
     Barrier,
+    /// An atomic's reply.
+    Atomic,
+    /// A statement failed (the message says why); the program stops here.
+    Failed,
+}
+
+/// An atomic to the PE's own variable, on its way through the adapter.
+#[derive(Clone, Copy, Debug)]
+enum SelfAtomic {
+    /// The request reaches the adapter at `at`.
+    Travelling {
+        at: u64,
+        kind: AtomicKind,
+        var: VarId,
+        word: u64,
+        a: u64,
+        b: u64,
+    },
+    /// The old value is back in host memory at `at`.
+    Returning { at: u64, old: u64 },
+}
+
+impl SelfAtomic {
+    fn at(&self) -> u64 {
+        match *self {
+            SelfAtomic::Travelling { at, .. } | SelfAtomic::Returning { at, .. } => at,
+        }
+    }
 }
 
 /// One processing element with its adapter.
@@ -154,14 +202,40 @@ pub struct ShmemPe {
     finished_at: Option<u64>,
     /// Operations traced (`--trace`), if any.
     trace: Option<Box<super::op_trace::OpTrace>>,
+    /// This PE's copy of the symmetric variables.
+    vars: Variables,
+    /// Local variables, by slot (0 until set).
+    locals: Vec<i64>,
+    /// Per variable: the cycle this adapter finishes the last atomic queued on it.
+    atomic_free: Vec<u64>,
+    /// An atomic of this PE awaits its reply.
+    atomic_pending: bool,
+    /// The local slot that receives the pending atomic's old value.
+    atomic_result: Option<u16>,
+    self_atomic: Option<SelfAtomic>,
+    /// Why the program stopped, if a statement failed.
+    failure: Option<String>,
 }
 
 impl ShmemPe {
     /// The PE of `node` running `ops` (a failed node gets an empty program and stays
     /// idle).
-    pub fn new(node: usize, spec: Arc<ShmemSpec>, ops: Arc<Vec<Op>>, nic: &NicSpec) -> ShmemPe {
+    pub fn new(
+        node: usize,
+        spec: Arc<ShmemSpec>,
+        ops: Arc<Vec<Op>>,
+        vars: Variables,
+        nic: &NicSpec,
+    ) -> ShmemPe {
         let me = spec.pe_of(node as u32).unwrap_or(u32::MAX);
         ShmemPe {
+            atomic_free: vec![0; vars.layout().len()],
+            vars,
+            locals: Vec::new(),
+            atomic_pending: false,
+            atomic_result: None,
+            self_atomic: None,
+            failure: None,
             nic: Nic::new(node, nic).with_sink(spec.pcie),
             me,
             pcie_down: PcieLink::new(spec.pcie),
@@ -187,6 +261,17 @@ impl ShmemPe {
                 .trace
                 .map(|s| Box::new(super::op_trace::OpTrace::new(s, node as u32))),
         }
+    }
+
+    /// This PE's copy of the symmetric variables (what reductions and other adapter
+    /// operations read and write, by variable id and word).
+    pub fn symmetric(&self) -> &Variables {
+        &self.vars
+    }
+
+    /// This PE's copy of the symmetric variables, to write.
+    pub fn symmetric_mut(&mut self) -> &mut Variables {
+        &mut self.vars
     }
 
     /// Queues a message of `bytes` to node `dest_node` on `class`, its data crossing
@@ -232,6 +317,7 @@ impl ShmemPe {
             flag,
             msg,
             size: 0,
+            arg: 0,
         };
         let (lat, node) = (self.spec.pcie.latency, self.spec.node_of(dest));
         self.queue_message(t, start, lat, node, CLASS_REQUEST, bytes, tag)
@@ -251,6 +337,7 @@ impl ShmemPe {
                 flag: NO_FLAG,
                 msg,
                 size: 1,
+                arg: 0,
             },
             payload: 0,
             ready: t,
@@ -263,6 +350,7 @@ impl ShmemPe {
             flag,
             msg,
             size,
+            arg,
         } = f.tag;
         // Packets carry nodes; the program speaks of PEs.
         let Some(src) = self.spec.pe_of(f.src()) else {
@@ -295,6 +383,7 @@ impl ShmemPe {
                     flag: NO_FLAG,
                     msg,
                     size: 0,
+                    arg: 0,
                 };
                 let node = self.spec.node_of(src);
                 let start = t.saturating_add(lat);
@@ -305,7 +394,163 @@ impl ShmemPe {
                 let round = msg & 0xFF;
                 self.tokens[parity as usize][round as usize] += 1;
             }
+            KIND_ATOMIC_RESP => self.complete_atomic(size),
+            k if k >= KIND_ATOMIC => {
+                let Some(op) = AtomicKind::from_code(k - KIND_ATOMIC) else {
+                    return;
+                };
+                let (old, done) = self.execute_atomic(t, op, flag, u64::from(msg), size, arg);
+                let shape = self.spec.shape(8);
+                self.nic.enqueue(PacketDesc {
+                    dest: self.spec.node_of(src),
+                    len: shape.len,
+                    class: CLASS_RESPONSE,
+                    created: t,
+                    measured: true,
+                    tag: NodeTag {
+                        kind: KIND_ATOMIC_RESP,
+                        flag: NO_FLAG,
+                        msg: 0,
+                        size: old,
+                        arg: 0,
+                    },
+                    payload: shape.payload,
+                    ready: done,
+                });
+            }
             _ => {}
+        }
+    }
+
+    /// Executes an atomic that reached this adapter at `t`, after the atomics queued
+    /// before it on the same variable; returns the old value and the cycle the
+    /// adapter is done with it. (The issuer checked variable and word; a request for
+    /// one that does not exist would read and write nothing.)
+    fn execute_atomic(
+        &mut self,
+        t: u64,
+        op: AtomicKind,
+        var: VarId,
+        word: u64,
+        a: u64,
+        b: u64,
+    ) -> (u64, u64) {
+        let Some(free) = self.atomic_free.get_mut(var as usize) else {
+            return (0, t);
+        };
+        let done = t.max(*free).saturating_add(self.spec.atomic_latency);
+        *free = done;
+        let old = self.vars.get(var, word).unwrap_or(0);
+        self.vars.set(var, word, op.apply(old, a, b));
+        (old, done)
+    }
+
+    /// The pending atomic's old value is in host memory.
+    fn complete_atomic(&mut self, old: u64) {
+        if let Some(l) = self.atomic_result.take() {
+            self.set_local(l, old as i64);
+        }
+        self.atomic_pending = false;
+    }
+
+    fn set_local(&mut self, slot: u16, v: i64) {
+        let i = slot as usize;
+        if i >= self.locals.len() {
+            self.locals.resize(i + 1, 0);
+        }
+        self.locals[i] = v;
+    }
+
+    /// Stops the program at the current op: a statement could not be carried out.
+    fn fail(&mut self, why: String) {
+        self.failure = Some(why);
+        self.wait = Wait::Failed;
+    }
+
+    /// Starts atomic `a` at cycle `t`: evaluates its values, sends the request (or
+    /// hands it to the own adapter) and returns the cycle the host is done with it.
+    fn start_atomic(&mut self, t: u64, a: &AtomicOp) -> Result<u64, String> {
+        let (l, v) = (&self.locals, &self.vars);
+        let dest = a.dest.eval(l, v)?;
+        let word = a.word.eval(l, v)?;
+        let (x, y) = (a.a.eval(l, v)? as u64, a.b.eval(l, v)? as u64);
+        if dest < 0 || dest >= i64::from(self.spec.npes) {
+            return Err(format!(
+                "target PE {dest} does not exist ({} PEs)",
+                self.spec.npes
+            ));
+        }
+        let words = self.vars.layout().words(a.var);
+        if word < 0 || word as u64 >= words as u64 {
+            return Err(format!(
+                "word {word} of `{}` does not exist ({words} words)",
+                self.vars.layout().name(a.var)
+            ));
+        }
+        let (dest, word) = (dest as u32, word as u64);
+        let p = self.spec.clone();
+        let payload = a.kind.request_bytes();
+        let start = t.saturating_add(p.message_overhead);
+        let done = self.pcie_down.transfer(start, u64::from(payload));
+        let arrive = done.saturating_add(p.pcie.latency);
+        self.atomic_pending = true;
+        self.atomic_result = a.result;
+        if dest == self.me {
+            self.self_atomic = Some(SelfAtomic::Travelling {
+                at: arrive,
+                kind: a.kind,
+                var: a.var,
+                word,
+                a: x,
+                b: y,
+            });
+        } else {
+            let shape = p.shape(payload);
+            self.nic.enqueue(PacketDesc {
+                dest: p.node_of(dest),
+                len: shape.len,
+                class: CLASS_REQUEST,
+                created: t,
+                measured: true,
+                tag: NodeTag {
+                    kind: KIND_ATOMIC + a.kind.code(),
+                    flag: a.var,
+                    // The word index: a PE has one atomic in flight, so the message
+                    // id field is free for it.
+                    msg: u32::try_from(word).unwrap_or(u32::MAX),
+                    size: x,
+                    arg: y,
+                },
+                payload: shape.payload,
+                ready: arrive,
+            });
+        }
+        Ok(done)
+    }
+
+    /// Moves an atomic to this PE's own variable on, if its time has come.
+    fn advance_self_atomic(&mut self, t: u64) {
+        while let Some(sa) = self.self_atomic.filter(|sa| sa.at() <= t) {
+            self.self_atomic = match sa {
+                SelfAtomic::Travelling {
+                    at,
+                    kind,
+                    var,
+                    word,
+                    a,
+                    b,
+                } => {
+                    let (old, done) = self.execute_atomic(at, kind, var, word, a, b);
+                    Some(SelfAtomic::Returning {
+                        at: done.saturating_add(self.spec.pcie.latency),
+                        old,
+                    })
+                }
+                SelfAtomic::Returning { old, .. } => {
+                    self.complete_atomic(old);
+                    None
+                }
+            };
         }
     }
 
@@ -320,8 +565,9 @@ impl ShmemPe {
 
     /// Runs the program from cycle `t` until it blocks, ends or keeps the host busy.
     fn run_program(&mut self, t: u64) {
+        let ops = Arc::clone(&self.ops);
         while !self.finished && self.busy_until <= t {
-            let Some(op) = self.ops.get(self.pc).cloned() else {
+            let Some(op) = ops.get(self.pc) else {
                 self.finished = true;
                 self.finished_at = Some(t);
                 break;
@@ -330,7 +576,7 @@ impl ShmemPe {
             if let Some(tr) = &mut self.trace {
                 tr.running(self.pc, t);
             }
-            match op {
+            match *op {
                 Op::Put { dest, bytes, flag } => {
                     if dest == self.me {
                         // A local copy: no network, no acknowledgement.
@@ -371,13 +617,14 @@ impl ShmemPe {
                                 flag: NO_FLAG,
                                 msg: id,
                                 size: bytes,
+                                arg: 0,
                             },
                             payload: 0,
                             ready: done.saturating_add(p.pcie.latency),
                         });
                         self.busy_until = done;
                         if let Some(tr) = &mut self.trace {
-                            tr.done(self.pc, &op, done);
+                            tr.done(self.pc, op, done);
                         }
                         self.pc += 1;
                         self.wait = Wait::Gets;
@@ -447,9 +694,51 @@ impl ShmemPe {
                     }
                     self.loops.pop();
                 }
+                Op::Atomic(ref a) => {
+                    match self.start_atomic(t, a) {
+                        Ok(done) => self.busy_until = done,
+                        Err(e) => return self.fail(e),
+                    }
+                    if let Some(tr) = &mut self.trace {
+                        tr.done(self.pc, op, self.busy_until);
+                    }
+                    self.pc += 1;
+                    self.wait = Wait::Atomic;
+                    return;
+                }
+                Op::Let { local, ref value } => match value.eval(&self.locals, &self.vars) {
+                    Ok(v) => self.set_local(local, v),
+                    Err(e) => return self.fail(e),
+                },
+                Op::If { ref cond, skip } => match cond.eval(&self.locals, &self.vars) {
+                    Ok(0) => {
+                        self.pc = skip as usize;
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => return self.fail(e),
+                },
+                Op::Else { to } => {
+                    self.pc = to as usize;
+                    continue;
+                }
+                Op::EndIf => {}
+                Op::While { ref cond, end } => match cond.eval(&self.locals, &self.vars) {
+                    Ok(0) => {
+                        self.pc = end as usize + 1;
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => return self.fail(e),
+                },
+                Op::EndWhile { start } => {
+                    self.pc = start as usize;
+                    self.busy_until = t + 1;
+                    continue;
+                }
             }
             if let Some(tr) = &mut self.trace {
-                tr.done(self.pc, &op, self.busy_until.max(t));
+                tr.done(self.pc, op, self.busy_until.max(t));
             }
             self.pc += 1;
         }
@@ -482,10 +771,13 @@ impl Endpoint for ShmemPe {
         }
         *cx.delivered = delivered;
         cx.delivered.clear();
-        if self.gets_pending == 0 && self.wait == Wait::Gets {
+        self.advance_self_atomic(t);
+        if self.gets_pending == 0 && self.wait == Wait::Gets
+            || !self.atomic_pending && self.wait == Wait::Atomic
+        {
             self.wait = Wait::None;
         }
-        if self.wait != Wait::Gets {
+        if !matches!(self.wait, Wait::Gets | Wait::Atomic | Wait::Failed) {
             self.run_program(t);
         }
         // The adapter may have work queued by the program in this very cycle.
@@ -493,6 +785,9 @@ impl Endpoint for ShmemPe {
         let mut at = |x: u64| next = Some(next.map_or(x, |n: u64| n.min(x)));
         if !self.finished && self.busy_until > t && self.wait == Wait::None {
             at(self.busy_until);
+        }
+        if let Some(sa) = &self.self_atomic {
+            at(sa.at());
         }
         // A program waiting for room in the send queue needs no wake-up of its own:
         // the queue shrinks only when the adapter starts a packet, in a step of this
@@ -523,7 +818,13 @@ impl Endpoint for ShmemPe {
             return None;
         }
         let what = match self.wait {
-            Wait::None | Wait::Queue => return None,
+            Wait::None => format!("runs (busy until cycle {})", self.busy_until),
+            Wait::Queue => return None,
+            Wait::Atomic => "waits for the reply of an atomic".to_string(),
+            Wait::Failed => format!(
+                "stopped: {}",
+                self.failure.as_deref().unwrap_or("a statement failed")
+            ),
             Wait::Acks => format!("waits for {} put acknowledgement(s)", self.acks_pending),
             Wait::Gets => format!("waits for {} get(s)", self.gets_pending),
             Wait::Flag(f) => format!("waits for a signal on flag {f}"),
@@ -538,6 +839,10 @@ impl Endpoint for ShmemPe {
 
     fn marks(&self) -> &[(u16, u64)] {
         &self.marks
+    }
+
+    fn variables(&self) -> &[u64] {
+        self.vars.all()
     }
 
     fn finished_at(&self) -> Option<u64> {

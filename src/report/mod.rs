@@ -326,6 +326,7 @@ pub fn program_json(
             "cycles": o.cycles,
         },
         "marks": marks,
+        "variables": variables_json(program, &o.variables),
         "packets": {
             "packets_injected": s.packets_injected,
             "flits_injected": s.flits_injected,
@@ -361,6 +362,27 @@ pub fn program_json(
     doc
 }
 
+/// The final symmetric variables: for each, its value on every PE in PE order (an
+/// array of words per PE for a variable of several words).
+pub fn variables_json(program: &crate::traffic::program::Program, per_pe: &[Vec<u64>]) -> Value {
+    let layout = &program.variables;
+    let mut out = serde_json::Map::new();
+    for id in 0..layout.len() {
+        let id = id as crate::node::variables::VarId;
+        let r = layout.range(id);
+        let values: Vec<Value> = per_pe
+            .iter()
+            .map(|words| match words.get(r.clone()) {
+                Some([one]) => json!(one),
+                Some(ws) => json!(ws),
+                None => Value::Null,
+            })
+            .collect();
+        out.insert(layout.name(id).to_string(), Value::Array(values));
+    }
+    Value::Object(out)
+}
+
 /// A short human summary of a program run.
 pub fn program_summary(
     p: &Params,
@@ -394,6 +416,27 @@ pub fn program_summary(
     }
     if o.marks.len() > shown {
         s += &format!("  ... {} marks in all (see --out)\n", o.marks.len());
+    }
+    let layout = &program.variables;
+    for id in 0..layout.len().min(8) {
+        let id = id as crate::node::variables::VarId;
+        let r = layout.range(id);
+        let vals: Vec<String> = o
+            .variables
+            .iter()
+            .take(8)
+            .map(|w| match w.get(r.clone()) {
+                Some([one]) => one.to_string(),
+                Some(ws) => format!("{ws:?}"),
+                None => "-".into(),
+            })
+            .collect();
+        let more = if o.variables.len() > 8 { ", ..." } else { "" };
+        s += &format!(
+            "  variable {:<12} {}{more}\n",
+            layout.name(id),
+            vals.join(", ")
+        );
     }
     s
 }

@@ -16,9 +16,19 @@
 //!   the network, which the adapter's per-message cost bounds; sending to all
 //!   neighbours keeps one link's bandwidth out of the figure, as a message-rate test
 //!   is meant to.
+//! - `atomic-latency`: PE 0 issues fetch-and-adds, one after the other, to a counter on
+//!   its +x neighbour; latency = elapsed / iterations: the whole round trip of a
+//!   fetching atomic (request over PCIe and the network, execution at the target's
+//!   adapter, the old value back into PE 0's memory), as atomic latency is quoted.
+//! - `atomic-rate`: every network neighbour of PE 0 issues fetch-and-adds to one
+//!   counter on PE 0 at once; atomics / time from the common start to the last
+//!   completion. The target's adapter executes atomics to one variable one at a time,
+//!   so with enough requesters the figure is its rate, 1 / `node.atomic_latency`.
 
 use super::program::Program;
-use crate::node::op::Op;
+use crate::node::atomic::AtomicKind;
+use crate::node::expr::Expr;
+use crate::node::op::{AtomicOp, Op};
 use crate::topology::Torus;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,15 +38,19 @@ pub enum Micro {
     LinkBandwidth,
     EjectionBandwidth,
     MessageRate,
+    AtomicLatency,
+    AtomicRate,
 }
 
 impl Micro {
-    pub const ALL: [Micro; 5] = [
+    pub const ALL: [Micro; 7] = [
         Micro::MessageRate,
         Micro::NeighborLatency,
         Micro::HopLatency,
         Micro::LinkBandwidth,
         Micro::EjectionBandwidth,
+        Micro::AtomicLatency,
+        Micro::AtomicRate,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +60,8 @@ impl Micro {
             Micro::LinkBandwidth => "link-bandwidth",
             Micro::EjectionBandwidth => "ejection-bandwidth",
             Micro::MessageRate => "message-rate",
+            Micro::AtomicLatency => "atomic-latency",
+            Micro::AtomicRate => "atomic-rate",
         }
     }
 
@@ -56,9 +72,10 @@ impl Micro {
     /// Unit of the figure [`Micro::evaluate`] returns.
     pub fn unit(self) -> &'static str {
         match self {
-            Micro::NeighborLatency | Micro::HopLatency => "us",
+            Micro::NeighborLatency | Micro::HopLatency | Micro::AtomicLatency => "us",
             Micro::LinkBandwidth | Micro::EjectionBandwidth => "MB/s",
             Micro::MessageRate => "M messages/s",
+            Micro::AtomicRate => "M atomics/s",
         }
     }
 }
@@ -122,6 +139,30 @@ fn ping_pong(prog: &mut Program, a: usize, b: usize, bytes: u64, n: u64, tag: &s
         count: n,
         end: e as u32,
     };
+}
+
+/// `n` fetch-and-adds of 1 from PE `src` to word 0 of `var` on PE `dest`, between marks
+/// `start` and `end`.
+fn fetch_adds(prog: &mut Program, src: usize, dest: usize, n: u64, start: u16, end: u16) {
+    let fadd = Op::Atomic(Box::new(AtomicOp {
+        kind: AtomicKind::Fadd,
+        dest: Expr::Const(dest as i64),
+        var: 0,
+        word: Expr::Const(0),
+        a: Expr::Const(1),
+        b: Expr::Const(0),
+        result: Some(0),
+    }));
+    let ops = &mut prog.ops[src];
+    ops.push(Op::Mark { id: start });
+    let r = ops.len() as u32;
+    ops.push(Op::Repeat {
+        count: n,
+        end: r + 2,
+    });
+    ops.push(fadd);
+    ops.push(Op::EndRepeat { start: r });
+    ops.push(Op::Mark { id: end });
 }
 
 /// PEs 1, 2, ... hops from PE 0 on a minimal path: along +x, then +y, ...
@@ -248,6 +289,24 @@ pub fn program(m: Micro, t: &Torus, mp: &MicroParams) -> Program {
             ops.push(Op::Quiet);
             ops.push(Op::Mark { id: end });
         }
+        Micro::AtomicLatency | Micro::AtomicRate => {
+            prog.declare("counter", 1, |_, _| 0)
+                .expect("a fresh program declares its first variable");
+            let start = prog.mark_id("start");
+            let end = prog.mark_id("end");
+            if m == Micro::AtomicLatency {
+                fetch_adds(&mut prog, 0, first, mp.latency_iterations, start, end);
+            } else {
+                let nb = neighbors(t, 0);
+                let each = (mp.rate_messages / nb.len() as u64).max(1);
+                for pe in 0..t.nodes() {
+                    prog.ops[pe].push(Op::Barrier);
+                }
+                for &n in &nb {
+                    fetch_adds(&mut prog, n, 0, each, start, end);
+                }
+            }
+        }
     }
     prog
 }
@@ -329,6 +388,12 @@ fn evaluate_unchecked(
             let nb = neighbors(t, 0).len() as u64;
             let msgs = mp.rate_messages / nb * nb;
             msgs as f64 / secs(span("start", "end")) / 1e6
+        }
+        Micro::AtomicLatency => secs(span("start", "end")) / mp.latency_iterations as f64 * 1e6,
+        Micro::AtomicRate => {
+            let nb = neighbors(t, 0).len() as u64;
+            let atomics = (mp.rate_messages / nb).max(1) * nb;
+            atomics as f64 / secs(span("start", "end")) / 1e6
         }
     })
 }

@@ -24,14 +24,42 @@
 //! `compute DURATION` (cycles, or with a unit: `2 us`), `wait F` (block until flag F
 //! has been signalled, then consume one signal), `mark NAME` (record the time),
 //! `repeat N {` ... `}`. Numbers may be expressions over integers, `$params`, `$me`
-//! (this PE) and `$npes`, with `+ - * / %` and parentheses, e.g. `put ($me+1)%$npes 64`.
+//! (this PE) and `$npes`, with `+ - * / %`, the comparisons `== != < <= > >=`, `&&`,
+//! `||`, `!` and parentheses, e.g. `put ($me+1)%$npes 64`.
+//!
+//! Symmetric variables (one copy per PE) are declared in `[variables]`, with initial
+//! values that may depend on the PE; a vector has several words:
+//!
+//! ```toml
+//! [variables]
+//! counter = 0
+//! x = "$me * 2"
+//! v = { words = 8, init = "$me" }     # or init = [ ...8 values... ]
+//! w = [1, 2, "$npes"]                 # 3 words
+//! ```
+//!
+//! Atomics act on the copy at PE `DEST` (`VAR` is a name, `VAR[I]` one word of a
+//! vector) and block the PE until the target's adapter replies; the fetching ones may
+//! keep the old value in a local with `-> NAME`: `fadd DEST VAR VALUE`, `inc DEST VAR`,
+//! `cswap DEST VAR EXPECTED NEW`, `swap DEST VAR VALUE`, `fetch DEST VAR`, and
+//! `set DEST VAR VALUE` (no result). Locals are set by `let NAME = EXPR` or `-> NAME`
+//! and read as `$NAME`, only after the statement that first sets them; a PE reads its
+//! own copy of a variable as `@VAR` or `@VAR[I]`. Control flow: `if EXPR {` ... `}`
+//! with an optional `} else {`, and `while EXPR {` ... `}` (each turn costs one
+//! cycle). Locals and `@variables` may appear only in `let`, `if`, `while` and the
+//! atomics, whose expressions are evaluated when the PE reaches them; everything else
+//! is folded to numbers here.
 
 use crate::config::units::parse_duration;
 use crate::core::limits::{MAX_MESSAGE_BYTES, MAX_RUN_CYCLES};
-use crate::node::op::{MAX_FLAGS, Op};
+use crate::node::atomic::AtomicKind;
+use crate::node::expr::{BinOp, Expr};
+use crate::node::op::{AtomicOp, MAX_FLAGS, Op};
+use crate::node::variables::{MAX_VARIABLE_WORDS, VarId, VarLayout};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The programs of all PEs.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +67,10 @@ pub struct Program {
     pub ops: Vec<Vec<Op>>,
     /// Names of the marks; `Op::Mark { id }` indexes this.
     pub marks: Vec<String>,
+    /// The symmetric variables every PE holds.
+    pub variables: Arc<VarLayout>,
+    /// Each PE's initial words of all variables (in the layout's order).
+    pub initial: Vec<Vec<u64>>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +90,8 @@ struct FileFormat {
     #[serde(default)]
     params: BTreeMap<String, i64>,
     #[serde(default)]
+    variables: BTreeMap<String, toml::Value>,
+    #[serde(default)]
     pe: Vec<PeSection>,
 }
 
@@ -74,7 +108,24 @@ impl Program {
         Program {
             ops: vec![Vec::new(); npes],
             marks: Vec::new(),
+            variables: Arc::new(VarLayout::default()),
+            initial: vec![Vec::new(); npes],
         }
+    }
+
+    /// Declares symmetric variable `name` of `words` words, word `w` of PE `pe`
+    /// starting at `init(pe, w)`; returns its id.
+    pub fn declare(
+        &mut self,
+        name: &str,
+        words: usize,
+        init: impl Fn(usize, usize) -> u64,
+    ) -> Result<VarId, String> {
+        let id = Arc::make_mut(&mut self.variables).add(name, words)?;
+        for (pe, v) in self.initial.iter_mut().enumerate() {
+            v.extend((0..words).map(|w| init(pe, w)));
+        }
+        Ok(id)
     }
 
     /// The id of mark `name`, registering it on first use.
@@ -112,9 +163,15 @@ impl Program {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let msg = e.message().trim();
             ProgramError(match line {
-                Some(l) => format!("line {l}: {}", e.message().trim()),
-                None => e.message().trim().to_string(),
+                // Name what is declared twice (a variable, a parameter).
+                Some(l) if msg.starts_with("duplicate key") => format!(
+                    "line {l}: {msg}: `{}` is declared twice",
+                    text.lines().nth(l - 1).unwrap_or("").trim()
+                ),
+                Some(l) => format!("line {l}: {msg}"),
+                None => msg.to_string(),
             })
         })?;
         let mut params = file.params;
@@ -125,6 +182,7 @@ impl Program {
             return Err(ProgramError("no [[pe]] sections: nothing to run".into()));
         }
         let mut prog = Program::new(npes);
+        declare_variables(&mut prog, &file.variables, npes, &params)?;
         let mut assigned = vec![false; npes];
         for (si, sec) in file.pe.iter().enumerate() {
             let pes = parse_pe_set(&sec.pes, npes, &params).map_err(|e| {
@@ -138,7 +196,14 @@ impl Program {
                     )));
                 }
                 assigned[me] = true;
-                let ops = compile(clock_hz, &sec.ops, me, npes, &params, &mut prog.marks)
+                let mut scope = Scope {
+                    me,
+                    npes,
+                    params: &params,
+                    vars: &prog.variables,
+                    locals: Vec::new(),
+                };
+                let ops = compile(clock_hz, &sec.ops, &mut scope, &mut prog.marks)
                     .map_err(|e| ProgramError(format!("[[pe]] #{} (PE {me}): {e}", si + 1)))?;
                 prog.ops[me] = ops;
             }
@@ -186,6 +251,92 @@ impl Program {
     }
 }
 
+/// Declares the `[variables]` of a program file and computes every PE's initial words.
+fn declare_variables(
+    prog: &mut Program,
+    decls: &BTreeMap<String, toml::Value>,
+    npes: usize,
+    params: &BTreeMap<String, i64>,
+) -> Result<(), ProgramError> {
+    use toml::Value;
+    for (name, v) in decls {
+        let bad = |m: String| ProgramError(format!("[variables] {name}: {m}"));
+        if !is_identifier(name) {
+            return Err(bad("a variable's name is letters, digits and `_`".into()));
+        }
+        let (words, init): (usize, Vec<Value>) = match v {
+            Value::Integer(_) | Value::String(_) => (1, vec![v.clone()]),
+            Value::Array(a) => (a.len(), a.clone()),
+            Value::Table(t) => {
+                if let Some(k) = t.keys().find(|k| *k != "words" && *k != "init") {
+                    return Err(bad(format!(
+                        "unknown key `{k}`; expected `words` and `init`"
+                    )));
+                }
+                let words = match t.get("words") {
+                    None => 1,
+                    Some(Value::Integer(w)) if (1..=MAX_VARIABLE_WORDS as i64).contains(w) => {
+                        *w as usize
+                    }
+                    Some(Value::String(e)) => match eval(e, 0, npes, params) {
+                        Ok(w) if (1..=MAX_VARIABLE_WORDS as i64).contains(&w) => w as usize,
+                        Ok(w) => {
+                            return Err(bad(format!(
+                                "words = {w}; expected 1 ..= {MAX_VARIABLE_WORDS}"
+                            )));
+                        }
+                        Err(e) => return Err(bad(format!("words: {e}"))),
+                    },
+                    Some(w) => {
+                        return Err(bad(format!(
+                            "words = {w}; expected a count 1 ..= {MAX_VARIABLE_WORDS}"
+                        )));
+                    }
+                };
+                match t.get("init") {
+                    None => (words, vec![Value::Integer(0)]),
+                    Some(Value::Array(a)) if a.len() == words => (words, a.clone()),
+                    Some(Value::Array(a)) => {
+                        return Err(bad(format!(
+                            "init has {} values for {words} words",
+                            a.len()
+                        )));
+                    }
+                    Some(i) => (words, vec![i.clone()]),
+                }
+            }
+            _ => {
+                return Err(bad(format!(
+                    "`{v}`: expected an integer, an expression in quotes, an array of them, or {{ words = N, init = ... }}"
+                )));
+            }
+        };
+        if init.is_empty() {
+            return Err(bad("an empty array has no words".into()));
+        }
+        // Check every initial value (on each PE, as `$me` may appear) before storing.
+        let mut values = vec![Vec::with_capacity(words); npes];
+        for (pe, vals) in values.iter_mut().enumerate() {
+            for w in 0..words {
+                let v = match &init[w.min(init.len() - 1)] {
+                    Value::Integer(i) => *i,
+                    Value::String(e) => eval(e, pe, npes, params)
+                        .map_err(|e| bad(format!("initial value on PE {pe}: {e}")))?,
+                    other => {
+                        return Err(bad(format!(
+                            "initial value `{other}`: expected an integer or an expression in quotes"
+                        )));
+                    }
+                };
+                vals.push(v as u64);
+            }
+        }
+        prog.declare(name, words, |pe, w| values[pe][w])
+            .map_err(bad)?;
+    }
+    Ok(())
+}
+
 fn parse_pe_set(
     s: &str,
     npes: usize,
@@ -217,22 +368,111 @@ fn parse_pe_set(
     Ok(out)
 }
 
+/// What a statement's expressions may name while one PE's program is compiled.
+struct Scope<'a> {
+    me: usize,
+    npes: usize,
+    params: &'a BTreeMap<String, i64>,
+    vars: &'a VarLayout,
+    /// Local variables assigned so far, by slot.
+    locals: Vec<String>,
+}
+
+impl Scope<'_> {
+    /// Parses exactly `n` expressions written one after the other; with `runtime`,
+    /// they may read locals and symmetric variables.
+    fn exprs(&self, s: &str, n: usize, runtime: bool) -> Result<Vec<Expr>, String> {
+        let toks = tokenize(s)?;
+        let mut p = self.parser(&toks, runtime);
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            if i > 0 && p.pos == toks.len() {
+                return Err(format!("expected {n} values"));
+            }
+            out.push(p.expr()?);
+        }
+        p.end(s)?;
+        Ok(out)
+    }
+
+    fn parser<'t>(&'t self, toks: &'t [String], runtime: bool) -> Parser<'t> {
+        Parser {
+            toks,
+            pos: 0,
+            me: self.me as i64,
+            npes: self.npes as i64,
+            params: self.params,
+            locals: &self.locals,
+            vars: self.vars,
+            runtime,
+        }
+    }
+
+    /// One expression that may read locals and symmetric variables.
+    fn runtime(&self, s: &str) -> Result<Expr, String> {
+        Ok(self.exprs(s, 1, true)?.remove(0))
+    }
+
+    /// The slot of local `name`, assigned now if new.
+    fn define(&mut self, name: &str) -> Result<u16, String> {
+        let name = name.trim();
+        let name = name.strip_prefix('$').unwrap_or(name);
+        if !is_identifier(name) {
+            return Err(format!(
+                "`{name}` is not a name for a local variable (letters, digits, `_`)"
+            ));
+        }
+        if name == "me" || name == "npes" || self.params.contains_key(name) {
+            return Err(format!(
+                "`${name}` is a parameter; a local variable needs a name of its own"
+            ));
+        }
+        if let Some(i) = self.locals.iter().position(|l| l == name) {
+            return Ok(i as u16);
+        }
+        if self.locals.len() >= u16::MAX as usize {
+            return Err(format!("more than {} local variables", u16::MAX));
+        }
+        self.locals.push(name.to_string());
+        Ok((self.locals.len() - 1) as u16)
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut cs = s.chars();
+    cs.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// An open block while compiling: the index of the op that opened it.
+#[derive(Clone, Copy)]
+enum Block {
+    Repeat(usize),
+    If(usize),
+    Else(usize),
+    While(usize),
+}
+
 fn compile(
     clock_hz: f64,
     lines: &[String],
-    me: usize,
-    npes: usize,
-    params: &BTreeMap<String, i64>,
+    scope: &mut Scope,
     marks: &mut Vec<String>,
 ) -> Result<Vec<Op>, String> {
+    let (me, npes, params) = (scope.me, scope.npes, scope.params);
     let mut ops = Vec::new();
-    let mut open: Vec<usize> = Vec::new();
+    let mut open: Vec<Block> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let err = |m: String| format!("op {} `{}`: {m}", i + 1, line.trim());
         let line = line.trim();
         let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
         let rest = rest.trim();
-        let num = |e: &str| -> Result<i64, String> { eval(e, me, npes, params) };
+        let sc: &Scope = scope;
+        let num = |e: &str| -> Result<i64, String> {
+            let v = sc.exprs(e, 1, false)?;
+            Ok(v[0].as_const().unwrap_or(0))
+        };
         let nonneg = |e: &str, what: &str| -> Result<u64, String> {
             let v = num(e)?;
             if v < 0 {
@@ -242,7 +482,8 @@ fn compile(
             }
         };
         let two = |e: &str| -> Result<(u32, u64), String> {
-            let (d, b) = eval_two(e, me, npes, params)?;
+            let v = sc.exprs(e, 2, false)?;
+            let (d, b) = (v[0].as_const().unwrap_or(0), v[1].as_const().unwrap_or(0));
             if d < 0 || b < 0 {
                 return Err(format!("negative target or size ({d}, {b})"));
             }
@@ -264,6 +505,7 @@ fn compile(
                 Err(format!("flag {v} is not in 0..{MAX_FLAGS}"))
             }
         };
+        let here = u32::try_from(ops.len()).map_err(|_| err("the program is too long".into()))?;
         let op = match word {
             "put" => {
                 let (args, fl) = match rest.split_once(" flag ") {
@@ -305,76 +547,218 @@ fn compile(
             }
             "repeat" => {
                 let body = rest.strip_suffix('{').ok_or_else(|| err("expected `repeat N {`".into()))?;
-                open.push(ops.len());
-                Op::Repeat { count: nonneg(body.trim(), "the count").map_err(err)?, end: 0 }
+                let count = nonneg(body.trim(), "the count").map_err(err)?;
+                open.push(Block::Repeat(ops.len()));
+                Op::Repeat { count, end: 0 }
             }
-            "}" if rest.is_empty() => {
-                let start = open.pop().ok_or_else(|| err("`}` without a matching `repeat`".into()))?;
-                let end = u32::try_from(ops.len()).map_err(|_| err("the program is too long".into()))?;
-                if let Op::Repeat { end: e, .. } = &mut ops[start] {
-                    *e = end;
+            "if" | "while" => {
+                let body = rest
+                    .strip_suffix('{')
+                    .ok_or_else(|| err(format!("expected `{word} CONDITION {{`")))?;
+                let cond = Box::new(scope.runtime(body).map_err(err)?);
+                if word == "if" {
+                    open.push(Block::If(ops.len()));
+                    Op::If { cond, skip: 0 }
+                } else {
+                    open.push(Block::While(ops.len()));
+                    Op::While { cond, end: 0 }
                 }
-                Op::EndRepeat { start: start as u32 }
             }
-            _ => return Err(err("unknown statement; expected put, get, barrier, quiet, compute, wait, mark, repeat or }".into())),
+            "let" => {
+                let (name, value) = rest
+                    .split_once('=')
+                    .filter(|(_, v)| !v.starts_with('='))
+                    .ok_or_else(|| err("expected `let NAME = EXPRESSION`".into()))?;
+                let value = Box::new(scope.runtime(value).map_err(err)?);
+                let local = scope.define(name).map_err(err)?;
+                Op::Let { local, value }
+            }
+            "fadd" | "cswap" | "swap" | "inc" | "fetch" | "set" => {
+                Op::Atomic(Box::new(atomic(word, rest, scope).map_err(err)?))
+            }
+            "}" if rest.is_empty() || rest.split_whitespace().eq(["else", "{"]) => {
+                let block = open.pop().ok_or_else(|| {
+                    err("`}` without a matching `repeat`, `if` or `while`".into())
+                })?;
+                let is_else = !rest.is_empty();
+                match block {
+                    Block::If(start) if is_else => {
+                        if let Op::If { skip, .. } = &mut ops[start] {
+                            *skip = here + 1;
+                        }
+                        open.push(Block::Else(ops.len()));
+                        Op::Else { to: 0 }
+                    }
+                    _ if is_else => {
+                        return Err(err("`} else {` closes no `if`".into()));
+                    }
+                    Block::Repeat(start) => {
+                        if let Op::Repeat { end, .. } = &mut ops[start] {
+                            *end = here;
+                        }
+                        Op::EndRepeat { start: start as u32 }
+                    }
+                    Block::If(start) => {
+                        if let Op::If { skip, .. } = &mut ops[start] {
+                            *skip = here + 1;
+                        }
+                        Op::EndIf
+                    }
+                    Block::Else(start) => {
+                        if let Op::Else { to } = &mut ops[start] {
+                            *to = here + 1;
+                        }
+                        Op::EndIf
+                    }
+                    Block::While(start) => {
+                        if let Op::While { end, .. } = &mut ops[start] {
+                            *end = here;
+                        }
+                        Op::EndWhile { start: start as u32 }
+                    }
+                }
+            }
+            _ => return Err(err("unknown statement; expected put, get, barrier, quiet, compute, wait, mark, repeat, if, while, let, fadd, cswap, swap, inc, fetch, set or }".into())),
         };
         ops.push(op);
     }
-    if let Some(&s) = open.last() {
-        return Err(format!("op {}: `repeat` is never closed with `}}`", s + 1));
+    if let Some(&b) = open.last() {
+        let (s, what) = match b {
+            Block::Repeat(s) => (s, "repeat"),
+            Block::If(s) => (s, "if"),
+            Block::Else(s) => (s, "else"),
+            Block::While(s) => (s, "while"),
+        };
+        return Err(format!(
+            "op {} `{}`: `{what}` is never closed with `}}`",
+            s + 1,
+            lines[s].trim()
+        ));
     }
+    let _ = (me, params);
     Ok(ops)
 }
 
-/// Evaluates two expressions written one after the other (`($me + 1) % $npes 64`):
-/// the first ends where no operator joins the next token to it.
-fn eval_two(
-    s: &str,
-    me: usize,
-    npes: usize,
-    params: &BTreeMap<String, i64>,
-) -> Result<(i64, i64), String> {
-    let v = eval_n(s, 2, me, npes, params)?;
-    Ok((v[0], v[1]))
+/// Parses the atomic statement `word` with arguments `rest`:
+/// `DEST VAR[WORD] OPERANDS... [-> LOCAL]`.
+fn atomic(word: &str, rest: &str, scope: &mut Scope) -> Result<AtomicOp, String> {
+    let (kind, operands, usage) = match word {
+        "fadd" => (AtomicKind::Fadd, 1, "fadd DEST VAR VALUE [-> LOCAL]"),
+        "cswap" => (
+            AtomicKind::Cswap,
+            2,
+            "cswap DEST VAR EXPECTED NEW [-> LOCAL]",
+        ),
+        "swap" => (AtomicKind::Swap, 1, "swap DEST VAR VALUE [-> LOCAL]"),
+        "inc" => (AtomicKind::Fadd, 0, "inc DEST VAR [-> LOCAL]"),
+        "fetch" => (AtomicKind::Fetch, 0, "fetch DEST VAR [-> LOCAL]"),
+        _ => (AtomicKind::Set, 1, "set DEST VAR VALUE"),
+    };
+    let (args, result) = match rest.rsplit_once("->") {
+        Some(_) if kind == AtomicKind::Set => {
+            return Err("`set` returns nothing; `swap` keeps the old value".into());
+        }
+        Some((a, r)) => (a, Some(r.trim())),
+        None => (rest, None),
+    };
+    let usage = |e: String| format!("{e}; expected `{usage}`");
+    let toks = tokenize(args).map_err(usage)?;
+    let mut p = scope.parser(&toks, true);
+    let dest = p.expr().map_err(usage)?;
+    let name = p
+        .peek()
+        .filter(|t| is_identifier(t))
+        .ok_or_else(|| usage("expected a variable's name after the target PE".into()))?
+        .to_string();
+    p.pos += 1;
+    let var = scope
+        .vars
+        .id(&name)
+        .ok_or_else(|| unknown_variable(&name, scope.vars))?;
+    let words = scope.vars.words(var);
+    let word_ix = if p.peek() == Some("[") {
+        p.pos += 1;
+        let w = p.expr()?;
+        if p.peek() != Some("]") {
+            return Err(format!("`{name}[`: missing `]`"));
+        }
+        p.pos += 1;
+        w
+    } else {
+        Expr::Const(0)
+    };
+    let mut vals = Vec::new();
+    for _ in 0..operands {
+        if p.pos == toks.len() {
+            return Err(usage(format!(
+                "expected {operands} value(s) after `{name}`"
+            )));
+        }
+        vals.push(p.expr().map_err(usage)?);
+    }
+    p.end(args).map_err(usage)?;
+    if let Some(d) = dest.as_const()
+        && (d < 0 || d >= scope.npes as i64)
+    {
+        return Err(format!("target PE {d} does not exist ({} PEs)", scope.npes));
+    }
+    if let Some(w) = word_ix.as_const()
+        && (w < 0 || w >= words as i64)
+    {
+        return Err(format!(
+            "word {w} of `{name}` does not exist ({words} words)"
+        ));
+    }
+    let mut vals = vals.into_iter();
+    let a = match word {
+        "inc" => Expr::Const(1),
+        _ => vals.next().unwrap_or(Expr::Const(0)),
+    };
+    let b = vals.next().unwrap_or(Expr::Const(0));
+    let result = match result {
+        Some(r) => Some(scope.define(r)?),
+        None => None,
+    };
+    Ok(AtomicOp {
+        kind,
+        dest,
+        var,
+        word: word_ix,
+        a,
+        b,
+        result,
+    })
 }
 
-/// Evaluates an integer expression: literals, `$name`, `+ - * / %`, parentheses.
+fn unknown_variable(name: &str, vars: &VarLayout) -> String {
+    let known: Vec<&str> = (0..vars.len()).map(|i| vars.name(i as VarId)).collect();
+    if known.is_empty() {
+        format!("unknown variable `{name}`: the program declares no [variables]")
+    } else {
+        format!(
+            "unknown variable `{name}`; [variables] declares {}",
+            known.join(", ")
+        )
+    }
+}
+
+/// Evaluates an integer expression: literals, `$name`, `+ - * / %`, comparisons,
+/// `&& || !`, parentheses.
 pub fn eval(
     s: &str,
     me: usize,
     npes: usize,
     params: &BTreeMap<String, i64>,
 ) -> Result<i64, String> {
-    Ok(eval_n(s, 1, me, npes, params)?[0])
-}
-
-/// Evaluates exactly `n` expressions written one after the other.
-fn eval_n(
-    s: &str,
-    n: usize,
-    me: usize,
-    npes: usize,
-    params: &BTreeMap<String, i64>,
-) -> Result<Vec<i64>, String> {
-    let toks = tokenize(s)?;
-    let mut p = Parser {
-        toks: &toks,
-        pos: 0,
-        me: me as i64,
-        npes: npes as i64,
+    let vars = VarLayout::default();
+    let scope = Scope {
+        me,
+        npes,
         params,
+        vars: &vars,
+        locals: Vec::new(),
     };
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        if i > 0 && p.pos == toks.len() {
-            return Err(format!("expected {n} values"));
-        }
-        out.push(p.expr()?);
-    }
-    if p.pos != toks.len() {
-        return Err(format!("`{s}`: unexpected `{}`", toks[p.pos]));
-    }
-    Ok(out)
+    Ok(scope.exprs(s, 1, false)?[0].as_const().unwrap_or(0))
 }
 
 fn tokenize(s: &str) -> Result<Vec<String>, String> {
@@ -383,21 +767,26 @@ fn tokenize(s: &str) -> Result<Vec<String>, String> {
     let mut i = 0;
     while i < cs.len() {
         let c = cs[i];
-        if c.is_whitespace() || c == '_' && i > 0 && cs[i - 1].is_ascii_digit() {
+        let two: String = cs[i..(i + 2).min(cs.len())].iter().collect();
+        if c.is_whitespace() {
             i += 1;
-        } else if c.is_ascii_digit() || c == '$' || c.is_alphabetic() {
+        } else if c.is_ascii_digit() || c == '$' || c == '@' || c.is_alphabetic() || c == '_' {
             let st = i;
             i += 1;
             while i < cs.len() && (cs[i].is_alphanumeric() || cs[i] == '_') {
                 i += 1;
             }
+            // `1_000` is a thousand; names keep their underscores.
             out.push(
                 cs[st..i]
                     .iter()
-                    .filter(|&&c| c != '_' || cs[st] == '$')
+                    .filter(|&&c| c != '_' || !cs[st].is_ascii_digit())
                     .collect(),
             );
-        } else if "+-*/%()".contains(c) {
+        } else if ["==", "!=", "<=", ">=", "&&", "||"].contains(&two.as_str()) {
+            out.push(two);
+            i += 2;
+        } else if "+-*/%()[]<>!".contains(c) {
             out.push(c.to_string());
             i += 1;
         } else {
@@ -416,43 +805,69 @@ struct Parser<'a> {
     me: i64,
     npes: i64,
     params: &'a BTreeMap<String, i64>,
+    locals: &'a [String],
+    vars: &'a VarLayout,
+    /// Locals and symmetric variables may be read (else only constants).
+    runtime: bool,
 }
 
 impl Parser<'_> {
     fn peek(&self) -> Option<&str> {
         self.toks.get(self.pos).map(String::as_str)
     }
-    fn expr(&mut self) -> Result<i64, String> {
-        let mut v = self.term()?;
-        while let Some(op @ ("+" | "-")) = self.peek() {
-            let add = op == "+";
+
+    /// Fails unless every token has been used.
+    fn end(&self, s: &str) -> Result<(), String> {
+        match self.toks.get(self.pos) {
+            None => Ok(()),
+            Some(t) => Err(format!("`{s}`: unexpected `{t}`")),
+        }
+    }
+
+    /// Parses a left-associative level of binary operators.
+    fn level(
+        &mut self,
+        ops: &[(&str, BinOp)],
+        next: fn(&mut Self) -> Result<Expr, String>,
+    ) -> Result<Expr, String> {
+        let mut v = next(self)?;
+        while let Some(&(_, op)) = self.peek().and_then(|t| ops.iter().find(|(s, _)| *s == t)) {
             self.pos += 1;
-            let r = self.term()?;
-            v = if add {
-                v.checked_add(r)
-            } else {
-                v.checked_sub(r)
-            }
-            .ok_or("arithmetic overflow")?;
+            let r = next(self)?;
+            v = Expr::bin(op, v, r)?;
         }
         Ok(v)
     }
-    fn term(&mut self) -> Result<i64, String> {
-        let mut v = self.atom()?;
-        while let Some(op @ ("*" | "/" | "%")) = self.peek() {
-            let op = op.to_string();
-            self.pos += 1;
-            let r = self.atom()?;
-            v = match op.as_str() {
-                "*" => v.checked_mul(r).ok_or("arithmetic overflow")?,
-                _ if r == 0 => return Err("division by zero".into()),
-                "/" => v.checked_div(r).ok_or("arithmetic overflow")?,
-                _ => v.checked_rem_euclid(r).ok_or("arithmetic overflow")?,
-            };
-        }
-        Ok(v)
+
+    fn expr(&mut self) -> Result<Expr, String> {
+        self.level(&[("||", BinOp::Or)], Self::and)
     }
-    fn atom(&mut self) -> Result<i64, String> {
+    fn and(&mut self) -> Result<Expr, String> {
+        self.level(&[("&&", BinOp::And)], Self::compare)
+    }
+    fn compare(&mut self) -> Result<Expr, String> {
+        self.level(
+            &[
+                ("==", BinOp::Eq),
+                ("!=", BinOp::Ne),
+                ("<", BinOp::Lt),
+                ("<=", BinOp::Le),
+                (">", BinOp::Gt),
+                (">=", BinOp::Ge),
+            ],
+            Self::sum,
+        )
+    }
+    fn sum(&mut self) -> Result<Expr, String> {
+        self.level(&[("+", BinOp::Add), ("-", BinOp::Sub)], Self::term)
+    }
+    fn term(&mut self) -> Result<Expr, String> {
+        self.level(
+            &[("*", BinOp::Mul), ("/", BinOp::Div), ("%", BinOp::Rem)],
+            Self::atom,
+        )
+    }
+    fn atom(&mut self) -> Result<Expr, String> {
         let t = self.peek().ok_or("expression ends early")?.to_string();
         self.pos += 1;
         match t.as_str() {
@@ -464,20 +879,66 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(v)
             }
-            "-" => self
-                .atom()?
-                .checked_neg()
-                .ok_or_else(|| "arithmetic overflow".to_string()),
-            "$me" => Ok(self.me),
-            "$npes" => Ok(self.npes),
-            _ if t.starts_with('$') => self
-                .params
-                .get(&t[1..])
-                .copied()
-                .ok_or_else(|| format!("unknown parameter `{t}`")),
-            _ => t
-                .parse::<i64>()
-                .map_err(|_| format!("`{t}` is not a number")),
+            "-" => Expr::negate(self.atom()?),
+            "!" => Ok(Expr::logical_not(self.atom()?)),
+            "$me" => Ok(Expr::Const(self.me)),
+            "$npes" => Ok(Expr::Const(self.npes)),
+            _ if t.starts_with('$') => {
+                let name = &t[1..];
+                if let Some(&v) = self.params.get(name) {
+                    return Ok(Expr::Const(v));
+                }
+                match self.locals.iter().position(|l| l == name) {
+                    Some(i) if self.runtime => Ok(Expr::Local(i as u16)),
+                    Some(_) => Err(format!(
+                        "`{t}` is a local variable; only let, if, while and the atomics read locals"
+                    )),
+                    None if self.runtime => Err(format!(
+                        "unknown parameter or local variable `{t}` (a local must be set by `let` or `-> {name}` before it is read)"
+                    )),
+                    None => Err(format!("unknown parameter `{t}`")),
+                }
+            }
+            _ if t.starts_with('@') => {
+                let name = &t[1..];
+                let var = self
+                    .vars
+                    .id(name)
+                    .ok_or_else(|| unknown_variable(name, self.vars))?;
+                if !self.runtime {
+                    return Err(format!(
+                        "`{t}` reads a symmetric variable; only let, if, while and the atomics read them"
+                    ));
+                }
+                let word = if self.peek() == Some("[") {
+                    self.pos += 1;
+                    let w = self.expr()?;
+                    if self.peek() != Some("]") {
+                        return Err(format!("`{t}[`: missing `]`"));
+                    }
+                    self.pos += 1;
+                    w
+                } else {
+                    Expr::Const(0)
+                };
+                if let Some(w) = word.as_const() {
+                    let words = self.vars.words(var);
+                    if w < 0 || w >= words as i64 {
+                        return Err(format!("word {w} of `{name}` does not exist ({words} words)"));
+                    }
+                }
+                Ok(Expr::Var {
+                    var,
+                    word: Box::new(word),
+                })
+            }
+            _ => t.parse::<i64>().map(Expr::Const).map_err(|_| {
+                if is_identifier(&t) {
+                    format!("`{t}` is not a number (a parameter or local is `${t}`, a symmetric variable `@{t}`)")
+                } else {
+                    format!("`{t}` is not a number")
+                }
+            }),
         }
     }
 }
