@@ -257,41 +257,45 @@ fn sweep_under_two_ranks_matches_serial() {
     assert!(model_part(a) == model_part(b), "the sweeps differ");
 }
 
-/// Node programs (puts, gets, barriers: traffic and synchronisation that cross ranks)
-/// give the same result under 2 and 3 ranks as in one process.
+/// Node programs (puts, gets, barriers, and atomics with spin loops on fetched values:
+/// traffic and synchronisation that cross ranks) give the same result under 2 and 3
+/// ranks as in one process, final symmetric variables included.
 #[test]
 fn node_programs_match_the_serial_run() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("traffic/ring-exchange.toml");
-    let set = format!("workload.program={}", program.display());
-    let run = |ranks: usize| -> Value {
-        let path = dir.path().join(format!("p{ranks}.json"));
-        let a: Vec<String> = vec![
-            "run".into(),
-            config("prototype-3x3.toml").display().to_string(),
-            "--check".into(),
-            "--set".into(),
-            set.clone(),
-            "--out".into(),
-            path.display().to_string(),
-        ];
-        let out = if ranks == 0 {
-            let mut c = Command::new(bin());
-            c.args(&a);
-            run_with_timeout(c)
-        } else {
-            mpirun(ranks, bin(), &a)
+    for file in ["ring-exchange", "atomic-counter"] {
+        let program = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("traffic/{file}.toml"));
+        let set = format!("workload.program={}", program.display());
+        let run = |ranks: usize| -> Value {
+            let path = dir.path().join(format!("{file}-{ranks}.json"));
+            let a: Vec<String> = vec![
+                "run".into(),
+                config("prototype-3x3.toml").display().to_string(),
+                "--check".into(),
+                "--set".into(),
+                set.clone(),
+                "--out".into(),
+                path.display().to_string(),
+            ];
+            let out = if ranks == 0 {
+                let mut c = Command::new(bin());
+                c.args(&a);
+                run_with_timeout(c)
+            } else {
+                mpirun(ranks, bin(), &a)
+            };
+            assert_ok(&out, &format!("{file} on {ranks} rank(s)"));
+            model_part(read_json(&path))
         };
-        assert_ok(&out, &format!("program run on {ranks} rank(s)"));
-        model_part(read_json(&path))
-    };
-    let serial = run(0);
-    assert!(serial["program"]["end_cycle"].as_u64().unwrap_or(0) > 0);
-    for ranks in [2, 3] {
-        assert!(
-            run(ranks) == serial,
-            "{ranks} ranks changed the program run"
-        );
+        let serial = run(0);
+        assert!(serial["program"]["end_cycle"].as_u64().unwrap_or(0) > 0);
+        if file == "atomic-counter" {
+            // 9 PEs, 4 rounds each: every fetch-and-add landed exactly once.
+            assert_eq!(serial["variables"]["counter"][0], 36, "{serial}");
+        }
+        for ranks in [2, 3] {
+            assert!(run(ranks) == serial, "{ranks} ranks changed the {file} run");
+        }
     }
 }
 
