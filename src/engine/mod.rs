@@ -69,6 +69,11 @@ pub trait Endpoint: Send {
     fn marks(&self) -> &[(u16, u64)] {
         &[]
     }
+    /// Values the endpoint's program produced, as (op index, element, value): the
+    /// results of its collectives.
+    fn values(&self) -> Vec<(u32, u32, u64)> {
+        Vec::new()
+    }
     /// The cycle the endpoint's program ended, if it has.
     fn finished_at(&self) -> Option<u64> {
         None

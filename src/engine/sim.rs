@@ -403,6 +403,21 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
         (marks, end_cycle)
     }
 
+    /// Every (node, op index, element, value) the endpoints produced (the results of
+    /// collectives), over all processes, sorted.
+    pub fn values(&self) -> Vec<(u32, u32, u32, u64)> {
+        let mine: Vec<(u32, u32, u32, u64)> = self.parts.iter().flat_map(|p| p.values()).collect();
+        let blob = serde_json::to_vec(&mine).expect("values serialise");
+        let mut all: Vec<(u32, u32, u32, u64)> = Vec::new();
+        for b in self.comm.all_gather_bytes(blob) {
+            let o: Vec<(u32, u32, u32, u64)> =
+                serde_json::from_slice(&b).expect("values deserialise");
+            all.extend(o);
+        }
+        all.sort_unstable();
+        all
+    }
+
     /// Cut links and the load balance of the partitioning.
     pub fn layout(&self) -> Layout {
         let t = &self.torus;

@@ -77,6 +77,10 @@ pub struct ProgramOutcome {
     pub cycles: u64,
     /// (node, mark id, cycle), sorted.
     pub marks: Vec<(u32, u16, u64)>,
+    /// Results of collectives: (node, op index, element, value), sorted; a
+    /// reduction's words, a broadcast's bytes received. Only the latest run of an op
+    /// in a loop is kept.
+    pub values: Vec<(u32, u32, u32, u64)>,
     pub wall_seconds: f64,
     pub partitions: usize,
     pub windows: u64,
@@ -280,6 +284,7 @@ pub fn run_programs<E: Endpoint, R: RouterModel>(
     let stats = e.stats();
     verify_conservation(e, &stats, check)?;
     let (marks, end_cycle) = e.marks();
+    let values = e.values();
     let wall_seconds = wall.elapsed().as_secs_f64();
     // Execution figures, summed over processes (collectives: every rank gets here).
     let x = e.execution();
@@ -288,6 +293,7 @@ pub fn run_programs<E: Endpoint, R: RouterModel>(
         end_cycle,
         cycles: e.now(),
         marks,
+        values,
         wall_seconds,
         partitions: e.partitions(),
         windows: e.windows,

@@ -2,6 +2,7 @@
 //! the endpoint models built on it.
 
 mod adapter_counters;
+pub mod collective;
 pub mod nic;
 pub mod op;
 mod op_trace;

@@ -23,6 +23,10 @@ fn label(op: &Op) -> Option<String> {
         Op::Quiet => "quiet".into(),
         Op::Compute { cycles } => format!("compute {cycles} cycles"),
         Op::Wait { flag } => format!("wait flag {flag}"),
+        Op::HCollective { coll, start } => {
+            format!("{}{}", if *start { "hstart " } else { "" }, coll.name())
+        }
+        Op::HWait => "hwait".into(),
         Op::Mark { .. } | Op::Repeat { .. } | Op::EndRepeat { .. } => return None,
     })
 }

@@ -23,7 +23,9 @@
 //! Statements: `put DEST BYTES [flag F]`, `get DEST BYTES`, `barrier`, `quiet`,
 //! `compute DURATION` (cycles, or with a unit: `2 us`), `wait F` (block until flag F
 //! has been signalled, then consume one signal), `mark NAME` (record the time),
-//! `repeat N {` ... `}`. Numbers may be expressions over integers, `$params`, `$me`
+//! `repeat N {` ... `}`, and the hardware collectives `hbarrier`, `hbcast ROOT BYTES`,
+//! `hallreduce OP [WORDS]`, `hreduce ROOT OP [WORDS]`, `hstart ...`, `hwait` (see
+//! [`super::collective_stmt`]). Numbers may be expressions over integers, `$params`, `$me`
 //! (this PE) and `$npes`, with `+ - * / %` and parentheses, e.g. `put ($me+1)%$npes 64`.
 
 use crate::config::units::parse_duration;
@@ -150,7 +152,7 @@ impl Program {
             .ops
             .iter()
             .flatten()
-            .any(|op| matches!(op, Op::Barrier));
+            .any(|op| matches!(op, Op::Barrier | Op::HCollective { .. }));
         if has_barrier && !idle.is_empty() {
             let shown: Vec<String> = idle.iter().take(8).map(|pe| pe.to_string()).collect();
             return Err(ProgramError(format!(
@@ -177,6 +179,27 @@ impl Program {
                         return Err(ProgramError(format!(
                             "PE {pe}: target PE {dest} does not exist ({npes} PEs)"
                         )));
+                    }
+                    Op::HCollective { ref coll, .. } => {
+                        use crate::node::op::{Collective, MAX_REDUCE_WORDS};
+                        let (root, len) = match coll.as_ref() {
+                            Collective::Broadcast { root, .. } => (Some(*root), 1),
+                            Collective::Reduce { root, words, .. } => (*root, words.len()),
+                            Collective::Barrier => (None, 1),
+                        };
+                        if root.is_some_and(|r| r as usize >= npes) {
+                            return Err(ProgramError(format!(
+                                "PE {pe}: {} root PE {} does not exist ({npes} PEs)",
+                                coll.name(),
+                                root.unwrap_or(0)
+                            )));
+                        }
+                        if !(1..=MAX_REDUCE_WORDS).contains(&len) {
+                            return Err(ProgramError(format!(
+                                "PE {pe}: {} of {len} words; expected 1 ..= {MAX_REDUCE_WORDS}",
+                                coll.name()
+                            )));
+                        }
                     }
                     _ => {}
                 }
@@ -270,11 +293,17 @@ fn compile(
                     Some((a, f)) => (a.trim(), Some(flag(f.trim()).map_err(err)?)),
                     None => (rest, None),
                 };
-                let (d, b) = two(args).map_err(|e| err(format!("{e}; expected `put DEST BYTES [flag F]`")))?;
-                Op::Put { dest: d, bytes: b, flag: fl }
+                let (d, b) = two(args)
+                    .map_err(|e| err(format!("{e}; expected `put DEST BYTES [flag F]`")))?;
+                Op::Put {
+                    dest: d,
+                    bytes: b,
+                    flag: fl,
+                }
             }
             "get" => {
-                let (d, b) = two(rest).map_err(|e| err(format!("{e}; expected `get DEST BYTES`")))?;
+                let (d, b) =
+                    two(rest).map_err(|e| err(format!("{e}; expected `get DEST BYTES`")))?;
                 Op::Get { dest: d, bytes: b }
             }
             "barrier" if rest.is_empty() => Op::Barrier,
@@ -291,7 +320,9 @@ fn compile(
                 }
                 Op::Compute { cycles }
             }
-            "wait" => Op::Wait { flag: flag(rest).map_err(err)? },
+            "wait" => Op::Wait {
+                flag: flag(rest).map_err(err)?,
+            },
             "mark" if !rest.is_empty() => {
                 let id = match marks.iter().position(|m| m == rest) {
                     Some(i) => i,
@@ -304,25 +335,45 @@ fn compile(
                 Op::Mark { id: id as u16 }
             }
             "repeat" => {
-                let body = rest.strip_suffix('{').ok_or_else(|| err("expected `repeat N {`".into()))?;
+                let body = rest
+                    .strip_suffix('{')
+                    .ok_or_else(|| err("expected `repeat N {`".into()))?;
                 open.push(ops.len());
-                Op::Repeat { count: nonneg(body.trim(), "the count").map_err(err)?, end: 0 }
+                Op::Repeat {
+                    count: nonneg(body.trim(), "the count").map_err(err)?,
+                    end: 0,
+                }
             }
             "}" if rest.is_empty() => {
-                let start = open.pop().ok_or_else(|| err("`}` without a matching `repeat`".into()))?;
-                let end = u32::try_from(ops.len()).map_err(|_| err("the program is too long".into()))?;
+                let start = open
+                    .pop()
+                    .ok_or_else(|| err("`}` without a matching `repeat`".into()))?;
+                let end =
+                    u32::try_from(ops.len()).map_err(|_| err("the program is too long".into()))?;
                 if let Op::Repeat { end: e, .. } = &mut ops[start] {
                     *e = end;
                 }
-                Op::EndRepeat { start: start as u32 }
+                Op::EndRepeat {
+                    start: start as u32,
+                }
             }
-            _ => return Err(err("unknown statement; expected put, get, barrier, quiet, compute, wait, mark, repeat or }".into())),
+            w if super::collective_stmt::is_collective(w) => {
+                let two = |e: &str| eval_two(e, me, npes, params);
+                super::collective_stmt::parse(w, rest, npes, &num, &two).map_err(err)?
+            }
+            _ => {
+                return Err(err(format!(
+                    "unknown statement; expected put, get, barrier, quiet, compute, wait, mark, repeat, }}, or a hardware collective ({})",
+                    super::collective_stmt::NAMES
+                )));
+            }
         };
         ops.push(op);
     }
     if let Some(&s) = open.last() {
         return Err(format!("op {}: `repeat` is never closed with `}}`", s + 1));
     }
+    super::collective_stmt::check_waits(&ops)?;
     Ok(ops)
 }
 
