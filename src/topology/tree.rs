@@ -23,7 +23,8 @@ pub struct Tree {
     parent: Vec<u32>,
     /// The port leading from a node to its parent.
     up_port: Vec<u8>,
-    /// (child, port leading to it) of every node, in port order.
+    /// (child, port leading to it) of every node: the child with the deepest subtree
+    /// first, ties in port order.
     children: Vec<Vec<(u32, u8)>>,
     depth: Vec<u32>,
     height: u32,
@@ -93,19 +94,31 @@ impl Tree {
             up_port[v] = p as u8;
             children[u].push((v as u32, (p ^ 1) as u8));
         }
-        for c in &mut children {
-            c.sort_unstable_by_key(|&(_, p)| p);
-        }
         let mut depth = vec![u32::MAX; n];
         depth[root] = 0;
-        let mut queue = VecDeque::from([root]);
-        while let Some(v) = queue.pop_front() {
+        let mut order = vec![root];
+        let mut next = 0;
+        while next < order.len() {
+            let v = order[next];
+            next += 1;
             for &(c, _) in &children[v] {
                 if depth[c as usize] == u32::MAX {
                     depth[c as usize] = depth[v] + 1;
-                    queue.push_back(c as usize);
+                    order.push(c as usize);
                 }
             }
+        }
+        // Subtree heights, leaves up; children are served deepest subtree first, so
+        // the packet on the longest path leaves an engine before its siblings'.
+        let mut below = vec![0u32; n];
+        for &v in order.iter().rev() {
+            if parent[v] != u32::MAX {
+                let u = parent[v] as usize;
+                below[u] = below[u].max(below[v] + 1);
+            }
+        }
+        for c in &mut children {
+            c.sort_unstable_by_key(|&(x, p)| (std::cmp::Reverse(below[x as usize]), p));
         }
         let height = depth
             .iter()
@@ -139,7 +152,8 @@ impl Tree {
         (p != u8::MAX).then_some(p as usize)
     }
 
-    /// (child, port from `node` to it), in port order.
+    /// (child, port from `node` to it): the deepest subtree first, ties in port order
+    /// (the order the engine sends a result down in).
     pub fn children(&self, node: usize) -> &[(u32, u8)] {
         &self.children[node]
     }
