@@ -48,7 +48,7 @@ fn words(pe: u32, n: usize) -> Vec<u64> {
     (0..n as u64)
         .map(|j| {
             let x = (pe as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (j << 17);
-            if (pe as u64 + j) % 3 == 0 {
+            if (pe as u64 + j).is_multiple_of(3) {
                 x
             } else {
                 x >> (j + 3)
@@ -416,4 +416,16 @@ fn collectives_need_the_config_section() {
     .unwrap();
     let e = run_with(&p, &prog, 1).unwrap_err().to_string();
     assert!(e.contains("[collectives]"), "{e}");
+}
+
+#[test]
+fn bad_collectives_keys_are_named() {
+    let e = |extra: &str| {
+        let text = format!("[topology]\nshape = [3, 3]\n[collectives]\n{extra}");
+        load_str(&text, None, &[]).unwrap_err().to_string()
+    };
+    assert!(e("trees = 5\n").contains("collectives.trees"));
+    assert!(e("root = 9\n").contains("collectives.root"));
+    assert!(e("combine_delay = 0\n").contains("collectives.combine_delay"));
+    assert!(e("roots = [1]\n").contains("roots"));
 }

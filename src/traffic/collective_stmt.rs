@@ -17,6 +17,11 @@ use crate::core::limits::MAX_MESSAGE_BYTES;
 use crate::node::op::{Collective, MAX_REDUCE_WORDS, Op, ReduceOp};
 use std::sync::Arc;
 
+/// Evaluates one expression of a statement.
+pub type Eval1<'a> = &'a dyn Fn(&str) -> Result<i64, String>;
+/// Evaluates two expressions written one after the other.
+pub type Eval2<'a> = &'a dyn Fn(&str) -> Result<(i64, i64), String>;
+
 /// Whether `word` begins a collective statement.
 pub fn is_collective(word: &str) -> bool {
     matches!(
@@ -30,13 +35,7 @@ pub const NAMES: &str = "hbarrier, hbcast, hallreduce, hreduce, hstart, hwait";
 
 /// Parses the statement `word rest`; `num` evaluates one expression, `npes` bounds
 /// the roots.
-pub fn parse(
-    word: &str,
-    rest: &str,
-    npes: usize,
-    num: &dyn Fn(&str) -> Result<i64, String>,
-    two: &dyn Fn(&str) -> Result<(i64, i64), String>,
-) -> Result<Op, String> {
+pub fn parse(word: &str, rest: &str, npes: usize, num: Eval1, two: Eval2) -> Result<Op, String> {
     let root = |v: i64| -> Result<u32, String> {
         if v < 0 || v as u64 >= npes as u64 {
             Err(format!("root PE {v} does not exist ({npes} PEs)"))
@@ -112,7 +111,7 @@ pub fn parse(
 }
 
 /// `W, W, ...` or `W; N`, as 64-bit words (negative values in two's complement).
-fn words(list: &str, num: &dyn Fn(&str) -> Result<i64, String>) -> Result<Vec<u64>, String> {
+fn words(list: &str, num: Eval1) -> Result<Vec<u64>, String> {
     let v: Vec<u64> = match list.split_once(';') {
         Some((w, n)) => {
             let w = num(w.trim())? as u64;
