@@ -343,3 +343,50 @@ fn adaptive_routing_with_faults_under_two_ranks_matches_serial() {
         "mpirun -n 2: adaptive routing with faults differs from the serial run"
     );
 }
+
+/// Hardware collectives on two trees: under two ranks (trees cut by the partition
+/// boundary) the results and every counter equal the serial run's.
+#[test]
+fn hardware_collectives_under_two_ranks_match_serial() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("traffic/collectives.toml");
+    let run = |ranks: usize| -> Value {
+        let path = dir.path().join(format!("c{ranks}.json"));
+        let a: Vec<String> = vec![
+            "run".into(),
+            config("asic-3d.toml").display().to_string(),
+            "--check".into(),
+            "--set".into(),
+            "topology.shape=[4,3,2]".into(),
+            "--set".into(),
+            format!("workload.program={}", program.display()),
+            "--set".into(),
+            "collectives.root=5".into(),
+            "--set".into(),
+            "collectives.trees=2".into(),
+            "--out".into(),
+            path.display().to_string(),
+        ];
+        let out = if ranks == 0 {
+            let mut c = Command::new(bin());
+            c.args(&a);
+            run_with_timeout(c)
+        } else {
+            mpirun(ranks, bin(), &a)
+        };
+        assert_ok(&out, &format!("collectives on {ranks} rank(s)"));
+        model_part(read_json(&path))
+    };
+    let serial = run(0);
+    // Op 4 is `hallreduce sum [$me; 4]` over 24 PEs: 0 + 1 + ... + 23 = 276 each.
+    let results = serial["collectives"]
+        .as_array()
+        .expect("collective results");
+    let sums: Vec<&Value> = results.iter().filter(|r| r["op"] == 4).collect();
+    assert_eq!(sums.len(), 24);
+    assert!(
+        sums.iter()
+            .all(|r| r["values"] == serde_json::json!([276, 276, 276, 276]))
+    );
+    assert!(run(2) == serial, "2 ranks changed the collectives run");
+}

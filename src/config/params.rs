@@ -99,8 +99,78 @@ pub struct Params {
     pub node: NodeParams,
     /// Link data rate after line coding, in bytes per second (for reports).
     pub link_bytes_per_second: f64,
+    /// Hardware collectives, if configured (`[collectives]`).
+    pub collectives: Option<CollectiveParams>,
     /// The config's file, text and overrides (for errors of later checks).
     pub origin: Origin,
+}
+
+/// The collectives engine and its trees, in model units.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectiveParams {
+    /// Root node of every tree (live nodes).
+    pub roots: Vec<usize>,
+    /// Cycles of one pass through a node's collectives engine (>= 1).
+    pub combine_delay: u64,
+}
+
+/// The collectives of `c`, checked against the shape and the faults.
+fn resolve_collectives(
+    c: &CollectivesConfig,
+    nodes: usize,
+    faults: &super::faults::FaultSet,
+    clock_hz: f64,
+) -> Result<CollectiveParams, ConfigError> {
+    let max = crate::core::flit::MAX_TREES;
+    if !(1..=max as i64).contains(&c.trees) {
+        return Err(ConfigError::new(
+            "collectives.trees",
+            format!("expected 1 ..= {max} trees, got {}", c.trees),
+        ));
+    }
+    if c.root < 0 || c.root as usize >= nodes {
+        return Err(ConfigError::new(
+            "collectives.root",
+            format!("node {} is not in 0..{nodes}", c.root),
+        ));
+    }
+    let dead = |n: usize| faults.nodes.binary_search(&n).is_ok();
+    if dead(c.root as usize) {
+        return Err(ConfigError::new(
+            "collectives.root",
+            format!(
+                "node {} has failed (faults.nodes); root the tree at a live node",
+                c.root
+            ),
+        )
+        .with(&["faults.nodes"]));
+    }
+    let trees = c.trees as usize;
+    let mut roots = Vec::with_capacity(trees);
+    for t in 0..trees {
+        let want = (c.root as usize + t * (nodes / trees)) % nodes;
+        // The nearest live node at or after `want` (node 0 follows the last).
+        let r = (0..nodes)
+            .map(|i| (want + i) % nodes)
+            .find(|&n| !dead(n))
+            .unwrap_or(c.root as usize);
+        roots.push(r);
+    }
+    let combine_delay = delay("collectives.combine_delay", c.combine_delay, clock_hz)?;
+    if combine_delay < 1 {
+        return Err(ConfigError::new(
+            "collectives.combine_delay",
+            format!(
+                "{} is 0 cycles at {} GHz; the engine takes at least one cycle per pass",
+                c.combine_delay,
+                clock_hz / 1e9
+            ),
+        ));
+    }
+    Ok(CollectiveParams {
+        roots,
+        combine_delay,
+    })
 }
 
 /// The node model in model units.
@@ -412,17 +482,24 @@ impl Params {
                 ),
             ));
         }
-        let input_vcs = (2 * shape.len() + injectors) * vcs;
+        let tree_vcs = match &c.collectives {
+            Some(k) if (1..=crate::core::flit::MAX_TREES as i64).contains(&k.trees) => {
+                k.trees as usize
+            }
+            _ => 0,
+        };
+        let input_vcs = (2 * shape.len() + injectors) * (vcs + tree_vcs);
         if input_vcs > MAX_INPUT_VCS {
             return Err(ConfigError::new(
                 "router.virtual_channels",
                 format!(
-                    "{input_vcs} input VCs per router ({} ports x {vcs}); this build supports at most {}",
+                    "{input_vcs} input VCs per router ({} ports x {} VCs); this build supports at most {}",
                     2 * shape.len() + injectors,
+                    vcs + tree_vcs,
                     MAX_INPUT_VCS
                 ),
             )
-            .with(&["router.injectors", "topology.shape"]));
+            .with(&["router.injectors", "topology.shape", "collectives.trees"]));
         }
         let p = &r.pipeline;
         let header_analysis = cyc("router.pipeline.header_analysis", p.header_analysis, 0)?;
@@ -515,6 +592,20 @@ impl Params {
             _ => {}
         }
         let faults = super::faults::resolve(&shape, &c.faults)?;
+        let collectives = match &c.collectives {
+            Some(k) => Some(resolve_collectives(k, nodes, &faults, clock_hz)?),
+            None => None,
+        };
+        if collectives.is_some()
+            && r.timeout.is_some()
+            && r.timeout_action == TimeoutAction::SwitchSubnetwork
+        {
+            return Err(ConfigError::new(
+                "router.timeout_action",
+                "tree packets of [collectives] must stay on their tree VC; \"switch-subnetwork\" would move them off it (remove router.timeout, or use \"escape\" with adaptive routing)",
+            )
+            .with(&["collectives", "router.timeout"]));
+        }
         let algo = c.routing.algorithm;
         if !faults.is_empty()
             && !matches!(algo, RoutingAlgorithm::Table | RoutingAlgorithm::Adaptive)
@@ -767,8 +858,19 @@ impl Params {
                     (b * n.link_encoding.efficiency() / 8.0).min(clock_hz * n.flit_bytes as f64)
                 }
             },
+            collectives,
             origin: Origin::default(),
         })
+    }
+
+    /// VCs per router port: the configured ones, then one per collective tree.
+    pub fn router_vcs(&self) -> usize {
+        self.vcs + self.trees()
+    }
+
+    /// Collective trees (0 without `[collectives]`).
+    pub fn trees(&self) -> usize {
+        self.collectives.as_ref().map_or(0, |c| c.roots.len())
     }
 
     pub fn nodes(&self) -> usize {

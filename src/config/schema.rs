@@ -32,6 +32,45 @@ pub struct Config {
     pub node: NodeConfig,
     #[serde(default)]
     pub workload: WorkloadConfig,
+    /// Hardware collectives on a virtual tree subnetwork; absent: none, and the network
+    /// has no tree VCs (so configs without the table behave exactly as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collectives: Option<CollectivesConfig>,
+}
+
+/// The collectives engine of the adapters and its virtual tree subnetwork(s).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectivesConfig {
+    /// Root node of tree 0 (a node id, as `torsim routes` prints them); tree `t` is
+    /// rooted at the live node nearest to `root + t * nodes / trees` in node order.
+    #[serde(default)]
+    pub root: i64,
+    /// Spanning trees (each with its own VC per port); the k-th collective of a run
+    /// uses tree `k mod trees`.
+    #[serde(default = "default_trees")]
+    pub trees: i64,
+    /// Time the collectives engine of a node takes for one pass of a tree packet:
+    /// combining the inputs of a reduction, or replicating a broadcast packet.
+    #[serde(default = "default_combine", serialize_with = "ser_display_dur")]
+    pub combine_delay: Duration,
+}
+
+impl Default for CollectivesConfig {
+    fn default() -> Self {
+        CollectivesConfig {
+            root: 0,
+            trees: default_trees(),
+            combine_delay: default_combine(),
+        }
+    }
+}
+
+fn default_trees() -> i64 {
+    1
+}
+fn default_combine() -> Duration {
+    Duration::Cycles(1)
 }
 
 /// Line code of a serial link: the fraction of the line rate that carries data.

@@ -34,7 +34,10 @@ pub struct NicSpec {
     pub injection_latency: u64,
     pub ejection_latency: u64,
     pub flow_control: FlowControl,
+    /// Ordinary message classes; they share the first `vcs - trees` VCs equally.
     pub classes: usize,
+    /// Collective trees: class `classes + t` is tree `t`'s, on VC `vcs - trees + t`.
+    pub trees: usize,
     /// Cycles the per-channel statistics cover (`None`: not collected); set by the
     /// engine on request, not a config key.
     pub channel_window: Option<(u64, u64)>,
@@ -47,20 +50,40 @@ impl NicSpec {
         NicSpec {
             np: 2 * p.shape.len(),
             injectors: p.injectors,
-            vcs: p.vcs,
+            vcs: p.router_vcs(),
             buffer: p.buffer as u32,
             injection_latency: p.injection_latency,
             ejection_latency: p.ejection_latency,
             flow_control: p.flow_control,
             classes,
+            trees: p.trees(),
             channel_window: None,
             trace: None,
         }
     }
 
-    /// The VCs of message class `class`: an equal share of the VCs per class.
+    /// The VCs of message class `class`: an equal share of the ordinary VCs per
+    /// ordinary class, and its own VC for a tree's class.
     pub fn class_range(&self, class: u8) -> (usize, usize) {
-        let w = self.vcs / self.classes.max(1);
-        (class as usize * w, class as usize * w + w)
+        let base = self.vcs - self.trees;
+        let c = class as usize;
+        if self.is_tree_class(class) {
+            let vc = base + (c - self.classes);
+            return (vc, vc + 1);
+        }
+        let w = base / self.classes.max(1);
+        (c * w, c * w + w)
+    }
+
+    /// Whether `class` is a collective tree's (its packets go to the collectives
+    /// engine, not over PCIe to memory).
+    #[inline]
+    pub fn is_tree_class(&self, class: u8) -> bool {
+        (class as usize) >= self.classes && self.trees > 0
+    }
+
+    /// Send queues the adapter keeps: one per ordinary class and one per tree.
+    pub fn queues(&self) -> usize {
+        self.classes.max(1) + self.trees
     }
 }

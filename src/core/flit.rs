@@ -106,6 +106,11 @@ pub const CLASS_REQUEST: u8 = 0;
 pub const CLASS_RESPONSE: u8 = 1;
 /// Classes node programs use; synthetic traffic uses class 0 only.
 pub const CLASSES: usize = 2;
+/// The class of collective tree `0` when collectives are configured; tree `t` uses class
+/// `CLASS_TREE + t`, on its own VC appended after the VCs of the ordinary classes.
+pub const CLASS_TREE: u8 = CLASSES as u8;
+/// Trees a config may ask for (each costs one VC per port).
+pub const MAX_TREES: usize = 4;
 
 #[cfg(test)]
 mod tests {

@@ -74,6 +74,11 @@ pub trait Endpoint: Send {
     fn variables(&self) -> &[u64] {
         &[]
     }
+    /// Values the endpoint's program produced, as (op index, element, value): the
+    /// results of its collectives.
+    fn values(&self) -> Vec<(u32, u32, u64)> {
+        Vec::new()
+    }
     /// The cycle the endpoint's program ended, if it has.
     fn finished_at(&self) -> Option<u64> {
         None

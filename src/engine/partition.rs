@@ -285,6 +285,15 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
             .collect()
     }
 
+    /// Every (node, op index, element, value) the endpoints here produced.
+    pub fn values(&self) -> Vec<(u32, u32, u32, u64)> {
+        let mut v = Vec::new();
+        for (&g, e) in self.nodes.iter().zip(&self.endpoints) {
+            v.extend(e.values().into_iter().map(|(pc, i, x)| (g, pc, i, x)));
+        }
+        v
+    }
+
     pub fn describe_stuck(&self, sh: &Shared<R>, injectors: usize) -> Vec<String> {
         self.routers
             .iter()

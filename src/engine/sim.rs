@@ -406,12 +406,24 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
     /// The symmetric variables of every endpoint that has any, over all processes, by
     /// global node, sorted.
     pub fn variables(&self) -> Vec<(u32, Vec<u64>)> {
-        let mine: Vec<(u32, Vec<u64>)> = self.parts.iter().flat_map(|p| p.variables()).collect();
-        let blob = serde_json::to_vec(&mine).expect("variables serialise");
-        let mut all: Vec<(u32, Vec<u64>)> = Vec::new();
+        self.gather_sorted(self.parts.iter().flat_map(|p| p.variables()).collect())
+    }
+
+    /// Every (node, op index, element, value) the endpoints produced (the results of
+    /// collectives), over all processes, sorted.
+    pub fn values(&self) -> Vec<(u32, u32, u32, u64)> {
+        self.gather_sorted(self.parts.iter().flat_map(|p| p.values()).collect())
+    }
+
+    /// Gathers every process's `mine` into one sorted list, the same on every process.
+    fn gather_sorted<T>(&self, mine: Vec<T>) -> Vec<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Ord,
+    {
+        let blob = serde_json::to_vec(&mine).expect("plain records serialise");
+        let mut all: Vec<T> = Vec::new();
         for b in self.comm.all_gather_bytes(blob) {
-            let o: Vec<(u32, Vec<u64>)> =
-                serde_json::from_slice(&b).expect("variables deserialise");
+            let o: Vec<T> = serde_json::from_slice(&b).expect("records of this build deserialise");
             all.extend(o);
         }
         all.sort_unstable();

@@ -40,7 +40,7 @@ pub fn estimate(p: &Params, program: Option<&Program>, check_packets: Option<u64
     let ports = (2 * p.shape.len() + p.injectors) as u64;
     let buffers = nodes
         .saturating_mul(ports)
-        .saturating_mul(p.vcs as u64)
+        .saturating_mul(p.router_vcs() as u64)
         .saturating_mul(p.buffer as u64)
         .saturating_mul(flit)
         .saturating_add(

@@ -79,6 +79,10 @@ pub struct ProgramOutcome {
     pub marks: Vec<(u32, u16, u64)>,
     /// The symmetric variables at the end, every word, per PE (empty without any).
     pub variables: Vec<Vec<u64>>,
+    /// Results of collectives: (node, op index, element, value), sorted; a
+    /// reduction's words, a broadcast's bytes received. Only the latest run of an op
+    /// in a loop is kept.
+    pub values: Vec<(u32, u32, u32, u64)>,
     pub wall_seconds: f64,
     pub partitions: usize,
     pub windows: u64,
@@ -308,6 +312,7 @@ pub fn run_programs<E: Endpoint, R: RouterModel>(
     verify_conservation(e, &stats, check)?;
     let (marks, end_cycle) = e.marks();
     let variables = e.variables().into_iter().map(|(_, v)| v).collect();
+    let values = e.values();
     let wall_seconds = wall.elapsed().as_secs_f64();
     // Execution figures, summed over processes (collectives: every rank gets here).
     let x = e.execution();
@@ -317,6 +322,7 @@ pub fn run_programs<E: Endpoint, R: RouterModel>(
         cycles: e.now(),
         marks,
         variables,
+        values,
         wall_seconds,
         partitions: e.partitions(),
         windows: e.windows,

@@ -176,7 +176,19 @@ pub fn run_program_owned(
         )));
     }
     let routing = prepare_routing(&p, CLASSES, skip_deadlock_check)?;
-    let spec = Arc::new(ShmemSpec::new(&p));
+    let uses = program.ops.iter().enumerate().find_map(|(pe, ops)| {
+        ops.iter()
+            .position(|o| matches!(o, Op::HCollective { .. } | Op::HWait))
+            .map(|i| (pe, i))
+    });
+    if let (Some((pe, i)), None) = (uses, &p.collectives) {
+        return Err(RunError::Program(format!(
+            "PE {pe}, op {}: hardware collectives need a [collectives] section in the config (e.g. --set collectives.root=0)",
+            i + 1
+        )));
+    }
+    let trees = routing.network().trees.clone();
+    let spec = Arc::new(ShmemSpec::new(&p).with_trees(&p, trees));
     let ops: Vec<Arc<Vec<Op>>> = program.ops.into_iter().map(Arc::new).collect();
     let idle = Arc::new(Vec::new());
     let layout = program.variables.clone();
@@ -200,5 +212,9 @@ pub fn run_program_owned(
         m.0 = spec.pe_of(m.0).unwrap_or(m.0);
     }
     o.marks.sort_unstable();
+    for v in &mut o.values {
+        v.0 = spec.pe_of(v.0).unwrap_or(v.0);
+    }
+    o.values.sort_unstable();
     Ok(o)
 }

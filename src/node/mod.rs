@@ -3,6 +3,7 @@
 
 mod adapter_counters;
 pub mod atomic;
+pub mod collective;
 pub mod expr;
 pub mod nic;
 pub mod op;

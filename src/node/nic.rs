@@ -70,7 +70,7 @@ impl Nic {
     pub fn new(node: usize, spec: &NicSpec) -> Nic {
         Nic {
             node: node as u32,
-            queues: vec![VecDeque::new(); spec.classes.max(1)],
+            queues: vec![VecDeque::new(); spec.queues()],
             queued: 0,
             sending: vec![None; spec.injectors],
             credits: vec![spec.buffer; spec.injectors * spec.vcs],
@@ -151,6 +151,16 @@ impl Nic {
     pub fn accept_credit(&mut self, at: u64, port: usize, vc: usize) -> bool {
         self.credit_q.push_back((at, port as u16, vc as u16));
         self.awaits_credit
+    }
+
+    /// Writes `bytes` the adapter produced itself (a collective's result) to host
+    /// memory from cycle `t`, behind the packets already being written; returns the
+    /// cycle they are visible there (`t` without a memory side).
+    pub fn write_to_host(&mut self, t: u64, bytes: u64) -> u64 {
+        match &mut self.sink {
+            Some(pcie) => pcie.transfer(t, bytes) + pcie.spec().latency,
+            None => t,
+        }
     }
 
     /// Whether the adapter still has something to inject.
@@ -243,7 +253,14 @@ impl Nic {
                 c.ejected(at);
             }
             let credit_port = (spec.np + port as usize) as u16;
-            match &mut self.sink {
+            // Tree packets go to the collectives engine beside the ejector, not over
+            // PCIe to memory: their slots free as they arrive.
+            let sink = if spec.is_tree_class(f.class) {
+                None
+            } else {
+                self.sink.as_mut()
+            };
+            match sink {
                 None => {
                     // Sunk as it arrives: the slot is free at once.
                     out.push(Msg::Credit {

@@ -77,6 +77,15 @@ pub enum Op {
     EndWhile {
         start: u32,
     },
+    /// A hardware collective on the tree subnetwork (see `super::collective`); with
+    /// `start`, the PE goes on at once and a later `HWait` waits for it.
+    HCollective {
+        coll: std::sync::Arc<Collective>,
+        start: bool,
+    },
+    /// Waits for the oldest collective started (`HCollective { start: true }`) and not
+    /// waited for yet.
+    HWait,
 }
 
 /// An atomic operation as a program states it: the values are expressions, evaluated
@@ -95,6 +104,95 @@ pub struct AtomicOp {
     /// The local variable that receives the old value.
     pub result: Option<u16>,
 }
+
+/// A hardware collective. Every PE must call the same collectives in the same order:
+/// the k-th collective of every PE is the same operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Collective {
+    /// Returns once every PE has entered it.
+    Barrier,
+    /// PE `root` sends `bytes` to every other PE.
+    Broadcast { root: u32, bytes: u64 },
+    /// Combines the `words` of every PE element by element with `op`; the result goes
+    /// to every PE (`root: None`, an allreduce) or to PE `root` only. Every PE gives
+    /// the same number of words.
+    Reduce {
+        root: Option<u32>,
+        op: ReduceOp,
+        words: Vec<u64>,
+    },
+}
+
+impl Collective {
+    /// The statement's name in a program.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Collective::Barrier => "hbarrier",
+            Collective::Broadcast { .. } => "hbcast",
+            Collective::Reduce { root: None, .. } => "hallreduce",
+            Collective::Reduce { .. } => "hreduce",
+        }
+    }
+}
+
+/// The element-wise operation of a reduction, on 64-bit integers (`min` and `max`
+/// compare them as signed, `sum` wraps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReduceOp {
+    Sum,
+    Min,
+    Max,
+    And,
+    Or,
+    Xor,
+}
+
+impl ReduceOp {
+    pub const ALL: [ReduceOp; 6] = [
+        ReduceOp::Sum,
+        ReduceOp::Min,
+        ReduceOp::Max,
+        ReduceOp::And,
+        ReduceOp::Or,
+        ReduceOp::Xor,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Min => "min",
+            ReduceOp::Max => "max",
+            ReduceOp::And => "and",
+            ReduceOp::Or => "or",
+            ReduceOp::Xor => "xor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReduceOp> {
+        ReduceOp::ALL.into_iter().find(|o| o.name() == s)
+    }
+
+    /// `a op b`.
+    #[inline]
+    pub fn apply(self, a: u64, b: u64) -> u64 {
+        match self {
+            ReduceOp::Sum => a.wrapping_add(b),
+            ReduceOp::Min => (a as i64).min(b as i64) as u64,
+            ReduceOp::Max => (a as i64).max(b as i64) as u64,
+            ReduceOp::And => a & b,
+            ReduceOp::Or => a | b,
+            ReduceOp::Xor => a ^ b,
+        }
+    }
+
+    /// Position in [`ReduceOp::ALL`] (carried in tree packets).
+    pub fn index(self) -> u8 {
+        ReduceOp::ALL.iter().position(|&o| o == self).unwrap_or(0) as u8
+    }
+}
+
+/// Elements a reduction may have (a tree packet numbers its element in 16 bits).
+pub const MAX_REDUCE_WORDS: usize = 1 << 16;
 
 /// Flags a program may use (per PE).
 pub const MAX_FLAGS: u16 = 64;

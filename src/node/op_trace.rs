@@ -27,6 +27,10 @@ fn label(op: &Op) -> Option<String> {
             Some(d) => format!("{} on PE {d}", a.kind.name()),
             None => a.kind.name().to_string(),
         },
+        Op::HCollective { coll, start } => {
+            format!("{}{}", if *start { "hstart " } else { "" }, coll.name())
+        }
+        Op::HWait => "hwait".into(),
         Op::Mark { .. }
         | Op::Repeat { .. }
         | Op::EndRepeat { .. }

@@ -37,6 +37,7 @@
 //! subnetworks, so responses can never be blocked behind requests.
 
 use super::atomic::AtomicKind;
+use super::collective::{CollectiveEngine, TreeSpec, is_tree_kind};
 use super::nic::{Nic, PacketDesc};
 use super::op::{AtomicOp, MAX_FLAGS, Op};
 use super::outgoing::{Outgoing, PacketShape};
@@ -46,7 +47,7 @@ use crate::config::Params;
 use crate::config::spec::{NicSpec, PcieSpec};
 use crate::core::flit::{CLASS_REQUEST, CLASS_RESPONSE, Flit, NodeTag};
 use crate::engine::{Endpoint, EndpointCtx, record_delivery};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 const KIND_PUT: u8 = 1;
@@ -76,6 +77,8 @@ pub struct ShmemSpec {
     flit_bytes: u32,
     /// Cycles the target's adapter spends on one atomic.
     pub atomic_latency: u64,
+    /// The collective trees, when the config has `[collectives]`.
+    pub trees: Option<TreeSpec>,
 }
 
 impl ShmemSpec {
@@ -99,7 +102,23 @@ impl ShmemSpec {
             header_bytes: p.header_bytes,
             flit_bytes: p.flit_bytes,
             atomic_latency: p.node.atomic_latency,
+            trees: None,
         }
+    }
+
+    /// The spec with the collective trees of a run (those its routing was built with).
+    pub fn with_trees(
+        mut self,
+        p: &Params,
+        trees: Option<Arc<crate::topology::tree::TreeSet>>,
+    ) -> Self {
+        self.trees = trees
+            .zip(p.collectives.as_ref())
+            .map(|(trees, c)| TreeSpec {
+                trees,
+                combine_delay: c.combine_delay,
+            });
+        self
     }
 
     /// The node PE `pe` runs on.
@@ -115,7 +134,7 @@ impl ShmemSpec {
 
     /// The shape of a packet with `payload` bytes. The config check guarantees that a
     /// packet of `max_payload` bytes fits in `u16` flits, and payloads never exceed it.
-    fn shape(&self, payload: u32) -> PacketShape {
+    pub(super) fn shape(&self, payload: u32) -> PacketShape {
         let flits = (self.header_bytes as u64 + payload as u64)
             .div_ceil(self.flit_bytes as u64)
             .max(1);
@@ -127,7 +146,7 @@ impl ShmemSpec {
 
     /// How a `bytes`-byte message is cut: the packet count (one empty packet for 0
     /// bytes), the shape of every packet but the last, and the last one's.
-    fn split(&self, bytes: u64) -> (u64, PacketShape, PacketShape) {
+    pub(super) fn split(&self, bytes: u64) -> (u64, PacketShape, PacketShape) {
         let max = self.max_payload as u64;
         let n = bytes.div_ceil(max).max(1);
         let last = bytes - (n - 1) * max;
@@ -148,6 +167,8 @@ enum Wait {
     Atomic,
     /// A statement failed (the message says why); the program stops here.
     Failed,
+    /// A hardware collective (blocking, or `hwait`) is not complete yet.
+    Collective,
 }
 
 /// An atomic to the PE's own variable, on its way through the adapter.
@@ -215,6 +236,14 @@ pub struct ShmemPe {
     self_atomic: Option<SelfAtomic>,
     /// Why the program stopped, if a statement failed.
     failure: Option<String>,
+    /// The adapter's collectives engine (with `[collectives]`).
+    coll: Option<Box<CollectiveEngine>>,
+    /// Collectives started (`hstart`) and not yet waited for, with their op index.
+    started: VecDeque<(u64, u32)>,
+    /// The collective the PE waits in, with the op index that called it.
+    coll_wait: Option<(u64, u32)>,
+    /// Results of collectives: (op index, element) -> value; the latest run of each op.
+    values: BTreeMap<(u32, u32), u64>,
 }
 
 impl ShmemPe {
@@ -228,6 +257,10 @@ impl ShmemPe {
         nic: &NicSpec,
     ) -> ShmemPe {
         let me = spec.pe_of(node as u32).unwrap_or(u32::MAX);
+        let coll = spec
+            .trees
+            .clone()
+            .map(|t| Box::new(CollectiveEngine::new(node as u32, t)));
         ShmemPe {
             atomic_free: vec![0; vars.layout().len()],
             vars,
@@ -260,6 +293,10 @@ impl ShmemPe {
             trace: nic
                 .trace
                 .map(|s| Box::new(super::op_trace::OpTrace::new(s, node as u32))),
+            coll,
+            started: VecDeque::new(),
+            coll_wait: None,
+            values: BTreeMap::new(),
         }
     }
 
@@ -352,6 +389,12 @@ impl ShmemPe {
             size,
             arg,
         } = f.tag;
+        if is_tree_kind(kind) {
+            if let Some(c) = &mut self.coll {
+                c.accept(t, f, &self.spec, &mut self.nic);
+            }
+            return;
+        }
         // Packets carry nodes; the program speaks of PEs.
         let Some(src) = self.spec.pe_of(f.src()) else {
             return;
@@ -685,6 +728,34 @@ impl ShmemPe {
                     }
                     self.loops.push(count);
                 }
+                Op::HCollective { ref coll, start } => {
+                    if self.coll_wait.is_none() {
+                        let Some(engine) = &mut self.coll else {
+                            // Refused before the run (no `[collectives]`); skip.
+                            self.pc += 1;
+                            continue;
+                        };
+                        let (seq, host) =
+                            engine.post(t, coll.clone(), &self.spec, &mut self.pcie_down);
+                        self.busy_until = host;
+                        if start {
+                            self.started.push_back((seq, self.pc as u32));
+                        } else {
+                            self.coll_wait = Some((seq, self.pc as u32));
+                        }
+                    }
+                    if !self.finish_collective(t) {
+                        return;
+                    }
+                }
+                Op::HWait => {
+                    if self.coll_wait.is_none() {
+                        self.coll_wait = self.started.pop_front();
+                    }
+                    if !self.finish_collective(t) {
+                        return;
+                    }
+                }
                 Op::EndRepeat { start } => {
                     let left = self.loops.last_mut().expect("repeat stack matches");
                     *left -= 1;
@@ -745,6 +816,32 @@ impl ShmemPe {
     }
 }
 
+impl ShmemPe {
+    /// Whether the collective the PE waits in (if any) is complete by cycle `t`; takes
+    /// its result if so, else marks the PE as waiting.
+    fn finish_collective(&mut self, t: u64) -> bool {
+        let Some((seq, pc)) = self.coll_wait else {
+            return true;
+        };
+        let Some(engine) = &mut self.coll else {
+            return true;
+        };
+        match engine.take(seq, t, &self.spec) {
+            Some(words) => {
+                for (i, w) in words.into_iter().enumerate() {
+                    self.values.insert((pc, i as u32), w);
+                }
+                self.coll_wait = None;
+                true
+            }
+            None => {
+                self.wait = Wait::Collective;
+                false
+            }
+        }
+    }
+}
+
 impl Endpoint for ShmemPe {
     fn accept_flit(&mut self, at: u64, port: usize, vc: usize, flit: Flit) {
         self.nic.accept_flit(at, port, vc, flit)
@@ -777,6 +874,9 @@ impl Endpoint for ShmemPe {
         {
             self.wait = Wait::None;
         }
+        if let Some(c) = &mut self.coll {
+            c.advance(t, &self.spec, &mut self.nic);
+        }
         if !matches!(self.wait, Wait::Gets | Wait::Atomic | Wait::Failed) {
             self.run_program(t);
         }
@@ -788,6 +888,9 @@ impl Endpoint for ShmemPe {
         }
         if let Some(sa) = &self.self_atomic {
             at(sa.at());
+        }
+        if let Some(w) = self.coll.as_ref().and_then(|c| c.next_wake(t)) {
+            at(w);
         }
         // A program waiting for room in the send queue needs no wake-up of its own:
         // the queue shrinks only when the adapter starts a packet, in a step of this
@@ -810,12 +913,24 @@ impl Endpoint for ShmemPe {
     }
 
     fn done(&self) -> bool {
-        self.finished && !self.nic.busy()
+        self.finished && !self.nic.busy() && !self.coll.as_ref().is_some_and(|c| c.busy())
     }
 
     fn describe_wait(&self) -> Option<String> {
+        let mismatches = self
+            .coll
+            .as_ref()
+            .map(|c| c.mismatches())
+            .unwrap_or_default();
         if self.finished {
-            return None;
+            if mismatches.is_empty() {
+                return None;
+            }
+            return Some(format!(
+                "PE {} (program ended): {}",
+                self.me,
+                mismatches.join("; ")
+            ));
         }
         let what = match self.wait {
             Wait::None => format!("runs (busy until cycle {})", self.busy_until),
@@ -825,6 +940,10 @@ impl Endpoint for ShmemPe {
                 "stopped: {}",
                 self.failure.as_deref().unwrap_or("a statement failed")
             ),
+            Wait::Collective => match (&self.coll, self.coll_wait) {
+                (Some(c), Some((seq, _))) => format!("waits in {}", c.describe(seq, &self.spec)),
+                _ => "waits in a collective".into(),
+            },
             Wait::Acks => format!("waits for {} put acknowledgement(s)", self.acks_pending),
             Wait::Gets => format!("waits for {} get(s)", self.gets_pending),
             Wait::Flag(f) => format!("waits for a signal on flag {f}"),
@@ -843,6 +962,13 @@ impl Endpoint for ShmemPe {
 
     fn variables(&self) -> &[u64] {
         self.vars.all()
+    }
+
+    fn values(&self) -> Vec<(u32, u32, u64)> {
+        self.values
+            .iter()
+            .map(|(&(pc, i), &v)| (pc, i, v))
+            .collect()
     }
 
     fn finished_at(&self) -> Option<u64> {

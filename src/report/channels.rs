@@ -50,7 +50,7 @@ pub fn channel_sections(
             }));
         }
     }
-    let vcs = p.vcs;
+    let vcs = p.router_vcs();
     let p_out = np + p.ejectors;
     let mut routers = Vec::with_capacity(t.nodes());
     for n in 0..t.nodes() {

@@ -358,6 +358,9 @@ pub fn program_json(
         }),
         "config": crate::config::resolved_json(config, p),
     });
+    if !o.values.is_empty() {
+        doc["collectives"] = Value::Array(collective_results(&o.values));
+    }
     channels::add_channel_sections(&mut doc, p, s, o.cycles);
     doc
 }
@@ -381,6 +384,28 @@ pub fn variables_json(program: &crate::traffic::program::Program, per_pe: &[Vec<
         out.insert(layout.name(id).to_string(), Value::Array(values));
     }
     Value::Object(out)
+}
+
+/// The results of hardware collectives, one entry per (PE, op): the words a reduction
+/// returned, or the bytes a broadcast delivered, in op order per PE.
+fn collective_results(values: &[(u32, u32, u32, u64)]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut cur: Option<(u32, u32, Vec<u64>)> = None;
+    for &(pe, op, _, v) in values {
+        match &mut cur {
+            Some((a, b, w)) if *a == pe && *b == op => w.push(v),
+            _ => {
+                if let Some((a, b, w)) = cur.take() {
+                    out.push(json!({"pe": a, "op": b + 1, "values": w}));
+                }
+                cur = Some((pe, op, vec![v]));
+            }
+        }
+    }
+    if let Some((a, b, w)) = cur {
+        out.push(json!({"pe": a, "op": b + 1, "values": w}));
+    }
+    out
 }
 
 /// A short human summary of a program run.

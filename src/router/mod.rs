@@ -113,7 +113,7 @@ impl RouterSpec {
             np,
             p_in: np + p.injectors,
             p_out: np + p.ejectors,
-            vcs: p.vcs,
+            vcs: p.router_vcs(),
             buffer: p.buffer,
             ejection_buffer: p.ejection_buffer,
             va_ready: p.header_analysis + p.route_computation + p.vc_allocation - 1,

@@ -24,6 +24,7 @@ use crate::config::schema::{DeadlockAvoidance, EscapeRouting, RoutingAlgorithm};
 use crate::core::direction::Direction;
 use crate::core::flit::Flit;
 use crate::topology::Torus;
+use crate::topology::tree::TreeSet;
 use std::sync::Arc;
 
 /// What kind of hop a candidate is, as bits, for the hop counters.
@@ -145,19 +146,72 @@ pub struct Network {
     pub ejectors: u16,
     /// VCs per class (`vcs / classes`, divided once: routing reads it every hop).
     class_width: u16,
+    /// The collective trees, if configured: tree `t`'s packets have class
+    /// `tree_class + t` and use VC `tree_vc + t` only (appended after the VCs of the
+    /// ordinary classes, which `vcs` includes).
+    pub trees: Option<Arc<TreeSet>>,
+    /// The first tree class (`u8::MAX` without trees: no class reaches it).
+    pub tree_class: u8,
+    pub tree_vc: u16,
 }
 
 impl Network {
     /// The network of `p` on `torus`, its VCs split into `classes` message classes.
+    /// Without trees even when `p` configures them: [`Routing::build`] adds them.
     pub fn of(p: &Params, torus: &Torus, classes: usize) -> Network {
         Network {
             torus: torus.clone(),
             dla: p.deadlock_avoidance,
-            vcs: p.vcs as u16,
+            vcs: p.router_vcs() as u16,
             classes: classes.max(1) as u16,
             ejectors: p.ejectors as u16,
             class_width: p.vcs as u16 / classes.max(1) as u16,
+            trees: None,
+            tree_class: u8::MAX,
+            tree_vc: p.vcs as u16,
         }
+    }
+
+    /// Attaches collective trees: their classes follow the ordinary ones.
+    pub fn with_trees(mut self, trees: Arc<TreeSet>) -> Network {
+        self.tree_class = self.classes as u8;
+        self.vcs = self.tree_vc + trees.trees.len() as u16;
+        self.trees = Some(trees);
+        self
+    }
+
+    /// The route of a tree packet: one hop over the tree edge to its destination (a
+    /// neighbour), then the ejector, always on the tree's own VC. The engines at both
+    /// ends consume tree packets as they arrive, so a tree channel waits for nothing
+    /// beyond its next hop (the deadlock check still adds the engine's forwarding,
+    /// see `deadlock::tree_dependencies`). A destination that is not a tree
+    /// neighbour gets no candidate.
+    #[cold]
+    fn tree_route(&self, node: usize, flit: &Flit, out: &mut Route) {
+        let Some(trees) = &self.trees else { return };
+        let t = (flit.class - self.tree_class) as usize;
+        let Some(tree) = trees.trees.get(t) else {
+            return;
+        };
+        let vc = (self.tree_vc + t as u16) as u8;
+        let dest = flit.dest as usize;
+        let port = if dest == node {
+            self.torus.network_ports()
+        } else {
+            match tree.port_to(node, dest) {
+                Some(p) => p,
+                None => return,
+            }
+        };
+        out.push(Candidate {
+            port_lo: port as u8,
+            port_count: if dest == node { self.ejectors as u8 } else { 1 },
+            vc_lo: vc,
+            vc_hi: vc + 1,
+            enters_ring: false,
+            kind: 0,
+            header: 0,
+        });
     }
 
     /// VCs of one message class (virtual subnetwork).
@@ -287,7 +341,11 @@ impl Routing {
     /// `classes` message classes (virtual subnetworks) split the VCs of every port.
     /// Table routing generates its tables here; with faults that can fail.
     pub fn build(p: &Params, torus: &Torus, classes: usize) -> Result<Routing, RoutingError> {
-        let net = Network::of(p, torus, classes);
+        let mut net = Network::of(p, torus, classes);
+        if let Some(c) = &p.collectives {
+            let trees = TreeSet::build(torus, &c.roots).map_err(RoutingError)?;
+            net = net.with_trees(Arc::new(trees));
+        }
         let dimension_order: Vec<Direction> = (0..torus.dims())
             .flat_map(|d| [false, true].map(|minus| Direction { dim: d, minus }))
             .collect();
@@ -346,6 +404,18 @@ impl Routing {
         &self.net
     }
 
+    /// The same routing with `trees` as its collective trees (instead of those of the
+    /// config), e.g. a deliberately broken one in a test of the deadlock check.
+    pub fn with_trees(mut self, trees: TreeSet) -> Routing {
+        self.net = self.net.with_trees(Arc::new(trees));
+        self
+    }
+
+    /// The collective trees, if configured.
+    pub fn trees(&self) -> Option<&TreeSet> {
+        self.net.trees.as_deref()
+    }
+
     pub fn deadlock_avoidance(&self) -> DeadlockAvoidance {
         self.net.dla
     }
@@ -369,6 +439,9 @@ impl Routing {
     #[inline]
     pub fn route(&self, node: usize, in_port: usize, flit: &Flit, out: &mut Route) {
         out.clear();
+        if flit.class >= self.net.tree_class {
+            return self.net.tree_route(node, flit, out);
+        }
         match &self.algo {
             Algorithm::Ordered(a) => a.route(&self.net, node, in_port, flit, out),
             Algorithm::Table(a) => a.route(&self.net, node, in_port, flit, out),

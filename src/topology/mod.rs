@@ -7,6 +7,7 @@
 //! same port index. Injector and ejector ports follow the `2n` network ports.
 
 pub mod graph;
+pub mod tree;
 
 use crate::config::Params;
 use crate::config::faults::FaultSet;

@@ -1,5 +1,6 @@
 //! Workloads that drive the network: synthetic patterns at an offered load.
 
+pub mod collective_stmt;
 pub mod micro;
 pub mod pattern;
 pub mod program;

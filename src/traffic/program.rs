@@ -23,7 +23,9 @@
 //! Statements: `put DEST BYTES [flag F]`, `get DEST BYTES`, `barrier`, `quiet`,
 //! `compute DURATION` (cycles, or with a unit: `2 us`), `wait F` (block until flag F
 //! has been signalled, then consume one signal), `mark NAME` (record the time),
-//! `repeat N {` ... `}`. Numbers may be expressions over integers, `$params`, `$me`
+//! `repeat N {` ... `}`, and the hardware collectives `hbarrier`, `hbcast ROOT BYTES`,
+//! `hallreduce OP [WORDS]`, `hreduce ROOT OP [WORDS]`, `hstart ...`, `hwait` (see
+//! [`super::collective_stmt`]). Numbers may be expressions over integers, `$params`, `$me`
 //! (this PE) and `$npes`, with `+ - * / %`, the comparisons `== != < <= > >=`, `&&`,
 //! `||`, `!` and parentheses, e.g. `put ($me+1)%$npes 64`.
 //!
@@ -215,7 +217,7 @@ impl Program {
             .ops
             .iter()
             .flatten()
-            .any(|op| matches!(op, Op::Barrier));
+            .any(|op| matches!(op, Op::Barrier | Op::HCollective { .. }));
         if has_barrier && !idle.is_empty() {
             let shown: Vec<String> = idle.iter().take(8).map(|pe| pe.to_string()).collect();
             return Err(ProgramError(format!(
@@ -242,6 +244,27 @@ impl Program {
                         return Err(ProgramError(format!(
                             "PE {pe}: target PE {dest} does not exist ({npes} PEs)"
                         )));
+                    }
+                    Op::HCollective { ref coll, .. } => {
+                        use crate::node::op::{Collective, MAX_REDUCE_WORDS};
+                        let (root, len) = match coll.as_ref() {
+                            Collective::Broadcast { root, .. } => (Some(*root), 1),
+                            Collective::Reduce { root, words, .. } => (*root, words.len()),
+                            Collective::Barrier => (None, 1),
+                        };
+                        if root.is_some_and(|r| r as usize >= npes) {
+                            return Err(ProgramError(format!(
+                                "PE {pe}: {} root PE {} does not exist ({npes} PEs)",
+                                coll.name(),
+                                root.unwrap_or(0)
+                            )));
+                        }
+                        if !(1..=MAX_REDUCE_WORDS).contains(&len) {
+                            return Err(ProgramError(format!(
+                                "PE {pe}: {} of {len} words; expected 1 ..= {MAX_REDUCE_WORDS}",
+                                coll.name()
+                            )));
+                        }
                     }
                     _ => {}
                 }
@@ -512,11 +535,17 @@ fn compile(
                     Some((a, f)) => (a.trim(), Some(flag(f.trim()).map_err(err)?)),
                     None => (rest, None),
                 };
-                let (d, b) = two(args).map_err(|e| err(format!("{e}; expected `put DEST BYTES [flag F]`")))?;
-                Op::Put { dest: d, bytes: b, flag: fl }
+                let (d, b) = two(args)
+                    .map_err(|e| err(format!("{e}; expected `put DEST BYTES [flag F]`")))?;
+                Op::Put {
+                    dest: d,
+                    bytes: b,
+                    flag: fl,
+                }
             }
             "get" => {
-                let (d, b) = two(rest).map_err(|e| err(format!("{e}; expected `get DEST BYTES`")))?;
+                let (d, b) =
+                    two(rest).map_err(|e| err(format!("{e}; expected `get DEST BYTES`")))?;
                 Op::Get { dest: d, bytes: b }
             }
             "barrier" if rest.is_empty() => Op::Barrier,
@@ -533,7 +562,9 @@ fn compile(
                 }
                 Op::Compute { cycles }
             }
-            "wait" => Op::Wait { flag: flag(rest).map_err(err)? },
+            "wait" => Op::Wait {
+                flag: flag(rest).map_err(err)?,
+            },
             "mark" if !rest.is_empty() => {
                 let id = match marks.iter().position(|m| m == rest) {
                     Some(i) => i,
@@ -546,7 +577,9 @@ fn compile(
                 Op::Mark { id: id as u16 }
             }
             "repeat" => {
-                let body = rest.strip_suffix('{').ok_or_else(|| err("expected `repeat N {`".into()))?;
+                let body = rest
+                    .strip_suffix('{')
+                    .ok_or_else(|| err("expected `repeat N {`".into()))?;
                 let count = nonneg(body.trim(), "the count").map_err(err)?;
                 open.push(Block::Repeat(ops.len()));
                 Op::Repeat { count, end: 0 }
@@ -596,7 +629,9 @@ fn compile(
                         if let Op::Repeat { end, .. } = &mut ops[start] {
                             *end = here;
                         }
-                        Op::EndRepeat { start: start as u32 }
+                        Op::EndRepeat {
+                            start: start as u32,
+                        }
                     }
                     Block::If(start) => {
                         if let Op::If { skip, .. } = &mut ops[start] {
@@ -614,11 +649,25 @@ fn compile(
                         if let Op::While { end, .. } = &mut ops[start] {
                             *end = here;
                         }
-                        Op::EndWhile { start: start as u32 }
+                        Op::EndWhile {
+                            start: start as u32,
+                        }
                     }
                 }
             }
-            _ => return Err(err("unknown statement; expected put, get, barrier, quiet, compute, wait, mark, repeat, if, while, let, fadd, cswap, swap, inc, fetch, set or }".into())),
+            w if super::collective_stmt::is_collective(w) => {
+                let two = |e: &str| -> Result<(i64, i64), String> {
+                    let v = sc.exprs(e, 2, false)?;
+                    Ok((v[0].as_const().unwrap_or(0), v[1].as_const().unwrap_or(0)))
+                };
+                super::collective_stmt::parse(w, rest, npes, &num, &two).map_err(err)?
+            }
+            _ => {
+                return Err(err(format!(
+                    "unknown statement; expected put, get, barrier, quiet, compute, wait, mark, repeat, if, while, let, fadd, cswap, swap, inc, fetch, set, }}, or a hardware collective ({})",
+                    super::collective_stmt::NAMES
+                )));
+            }
         };
         ops.push(op);
     }
@@ -636,6 +685,7 @@ fn compile(
         ));
     }
     let _ = (me, params);
+    super::collective_stmt::check_waits(&ops)?;
     Ok(ops)
 }
 

@@ -17,6 +17,9 @@ pub struct DepGraph {
     torus: Torus,
     bubble: bool,
     vcs: usize,
+    /// VCs from here on are collective trees': never contracted into rings (tree
+    /// packets do not travel along rings, and bubble flow control does not govern them).
+    tree_vc: usize,
     /// Vertex of every key (`u32::MAX`: none yet); keys are dense, see [`Self::key`].
     index: Vec<u32>,
     keys: Vec<u64>,
@@ -33,6 +36,7 @@ impl DepGraph {
             torus: net.torus.clone(),
             bubble: net.dla == DeadlockAvoidance::Bubble,
             vcs: net.vcs as usize,
+            tree_vc: net.tree_vc as usize,
             index: vec![u32::MAX; net.torus.nodes() * net.torus.network_ports() * net.vcs as usize],
             keys: Vec::new(),
             adj: Vec::new(),
@@ -47,7 +51,7 @@ impl DepGraph {
     fn key(&self, node: usize, port: usize, vc: usize) -> u64 {
         let t = &self.torus;
         let np = t.network_ports();
-        let base = if self.bubble {
+        let base = if self.bubble && vc < self.tree_vc {
             let d = port / 2;
             let stride: usize = t.shape()[..d].iter().product();
             (node - t.coord(node, d) * stride) * np + port

@@ -70,6 +70,7 @@ pub fn check_with(r: &Routing, classes: usize, method: Method) -> CdgReport {
     } else {
         by_destination(r, classes, &mut dep)
     };
+    let walked = walked.map(|()| tree_dependencies(r, &mut dep));
     let problem = walked.err();
     CdgReport {
         channels: dep.channels(),
@@ -80,6 +81,45 @@ pub fn check_with(r: &Routing, classes: usize, method: Method) -> CdgReport {
             dep.find_cycle()
         },
         problem,
+    }
+}
+
+/// The dependencies of the collective trees' VCs, if any. A tree packet crosses one
+/// link and is taken off the network by the collectives engine at the far end, so by
+/// itself it holds one channel. The check nevertheless assumes the engine forwards
+/// like a router (holding the arriving packet until its successor has left), which
+/// is the worst case: a packet from a child waits for the link to the parent (a
+/// reduction going up) or to another child (a broadcast or a result turning down),
+/// and a packet from the parent waits for the links to the children. Up-links lead
+/// toward the root and down-links away from it, and nothing turns from down to up, so
+/// a real tree gives an acyclic graph; a "tree" whose parent links form a loop does not.
+fn tree_dependencies(r: &Routing, dep: &mut DepGraph) {
+    let Some(trees) = r.trees() else { return };
+    let t = r.torus();
+    let base = r.network().tree_vc as usize;
+    for (i, tree) in trees.trees.iter().enumerate() {
+        let vc = base + i;
+        for v in 0..t.nodes() {
+            let up = tree.up_port(v).map(|p| (v, p, vc));
+            let kids = tree.children(v);
+            for &(c, _) in kids {
+                let c = c as usize;
+                let Some(cp) = tree.up_port(c) else { continue };
+                let from_child = (c, cp, vc);
+                if let Some(up) = up {
+                    dep.add_dep(from_child, up);
+                }
+                for &(_, p) in kids {
+                    dep.add_dep(from_child, (v, p as usize, vc));
+                }
+                if let Some(up) = up {
+                    // From the parent down to `v`, then down to each child.
+                    let u = tree.parent(v).expect("an up-link has a parent");
+                    let down = (u, up.1 ^ 1, vc);
+                    dep.add_dep(down, (v, cp ^ 1, vc));
+                }
+            }
+        }
     }
 }
 
@@ -179,6 +219,49 @@ mod tests {
     fn dateline_is_acyclic() {
         assert!(report("").is_safe());
         assert!(report("[routing]\ndeadlock_avoidance = \"dateline-entry\"\n").is_safe());
+    }
+
+    #[test]
+    fn tree_channels_are_checked_and_acyclic() {
+        for (shape, extra) in [
+            ("[4, 4, 3]", ""),
+            (
+                "[6, 6]",
+                "[routing]\nalgorithm = \"direction-order\"\ndeadlock_avoidance = \"bubble\"\n[router]\nbuffer_flits = 16\n",
+            ),
+        ] {
+            let plain = check(&routing_for(shape, extra, 2), 2);
+            let with = format!("{extra}[collectives]\nroot = 5\ntrees = 2\n");
+            let r = routing_for(shape, &with, 2);
+            let rep = check(&r, 2);
+            assert!(plain.is_safe() && rep.is_safe(), "{shape}: {:?}", rep.cycle);
+            // Every tree link (two per edge, n - 1 edges, two trees) is a channel of
+            // the graph, and the engine's forwarding adds dependencies.
+            let nodes = r.torus().nodes();
+            assert_eq!(
+                rep.channels,
+                plain.channels + 2 * 2 * (nodes - 1),
+                "{shape}"
+            );
+            assert!(rep.dependencies > plain.dependencies);
+        }
+    }
+
+    #[test]
+    fn a_tree_whose_parents_form_a_loop_is_refused() {
+        use crate::topology::tree::{Tree, TreeSet};
+        let r = routing_for("[4, 4]", "[collectives]\n", 2);
+        let t = r.torus().clone();
+        // Nodes 0 -> 1 -> 2 -> 3 -> 0 along +x: every one the parent of the previous.
+        let up: Vec<(usize, usize)> = (0..4).map(|v| (v, 0)).collect();
+        let bad = Tree::from_parents(&t, 4, &up);
+        let rep = check(&r.with_trees(TreeSet { trees: vec![bad] }), 2);
+        let c = rep.cycle.expect("the loop of tree links is a cycle");
+        // The four links of the loop (the report repeats the first to close it), all
+        // on the tree's VC (after the two VCs of the ordinary classes).
+        let distinct: std::collections::BTreeSet<&String> = c.iter().collect();
+        assert_eq!(distinct.len(), 4, "{c:?}");
+        assert!(c.iter().all(|ch| ch.ends_with("vc2")), "{c:?}");
     }
 
     #[test]
