@@ -107,6 +107,7 @@ pub struct NodeParams {
     pub max_payload: u32,
     pub message_overhead: u64,
     pub send_queue_packets: u32,
+    pub put_completion: super::schema::PutCompletion,
     pub pcie: super::spec::PcieSpec,
 }
 
@@ -196,6 +197,7 @@ fn resolve_node(n: &NodeConfig, clock_hz: f64) -> Result<NodeParams, ConfigError
         max_payload: n.max_payload_bytes,
         message_overhead: delay("node.message_overhead", n.message_overhead, clock_hz)?,
         send_queue_packets: n.send_queue_packets,
+        put_completion: n.put_completion,
         pcie: super::spec::PcieSpec {
             num,
             den,
