@@ -107,6 +107,16 @@ fn negative_delay_and_bad_values() {
         "[router]\nflow_control = \"store-and-forward\"\n",
     );
     expect_error(&p, &[], &[&at(&p, l + 1), "router.flow_control"]);
+    let (p, l) = with_bad(
+        d.path(),
+        "put.toml",
+        "[node]\nput_completion = \"blocking\"\n",
+    );
+    let e = expect_error(&p, &[], &[&at(&p, l + 1), "node.put_completion"]);
+    assert!(
+        e.contains("posted") && e.contains("injected"),
+        "names the choices: {e}"
+    );
     let (p, l) = with_bad(d.path(), "unit.toml", "[network]\nclock = \"1 parsec\"\n");
     expect_error(&p, &[], &[&at(&p, l + 1), "network.clock", "parsec"]);
     // Flits carry their packet length as a 16-bit number: longer packets are refused

@@ -236,7 +236,6 @@ fn cli_json_matches_library() {
 /// program (puts, gets and barriers crossing partitions).
 #[test]
 fn threads_do_not_change_results() {
-    use torsim::engine::comm::LocalComm;
     use torsim::engine::sim::RunOptions;
     let o = short(&["traffic.injection_rate=0.3", "topology.shape=[6, 6]"]);
     let (c, p) = reference(&refs(&o));
@@ -258,7 +257,20 @@ fn threads_do_not_change_results() {
         );
         assert!(out.is_empty(), "{t} threads: {out:?}");
     }
-    let text = "[topology]\nshape = [6, 6]\n[router]\nvirtual_channels = 4\nbuffer_flits = 64\n";
+    // Both put completions: a blocking (injected) put resumes its PE on an adapter event.
+    for completion in ["posted", "injected"] {
+        let text = format!(
+            "[topology]\nshape = [6, 6]\n[router]\nvirtual_channels = 4\nbuffer_flits = 64\n\
+             [node]\nput_completion = \"{completion}\"\n"
+        );
+        program_threads_invariant(&text, &opts);
+    }
+}
+
+/// Runs a program of puts, gets and barriers on the machine `text` with 1, 2 and 3
+/// threads (and as many partitions) and requires identical timings and volumes.
+fn program_threads_invariant(text: &str, opts: &dyn Fn(usize) -> torsim::engine::sim::RunOptions) {
+    use torsim::engine::comm::LocalComm;
     let (_, q) = torsim::config::load_str(text, None, &[]).unwrap();
     let prog_text = "[[pe]]\npes = \"all\"\nops = [\"repeat 3 {\", \"put ($me * 7 + 3) % $npes 3000\", \"get ($me + 11) % $npes 900\", \"barrier\", \"}\", \"mark end\"]\n";
     let prog =

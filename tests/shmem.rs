@@ -330,3 +330,79 @@ fn programs_run_on_the_live_pes_of_a_torus_with_a_failed_node() {
     assert_eq!(pes, (0..8).collect::<Vec<u32>>(), "marks are per PE");
     assert_eq!(o.stats.payload_bytes_delivered, 8 * 1000);
 }
+
+/// `node.put_completion`: PE 0 puts a 40-packet message and then marks `returned`.
+/// PCIe is unlimited and there is no per-message overhead, so the host side of the put
+/// is done within a cycle, while the adapter needs 9 cycles per packet (one flit per
+/// cycle) to inject it. A posted put returns before the last packet even starts; an
+/// injected (blocking) put returns no earlier than the cycle that packet's tail leaves
+/// the adapter. The packets' injection cycles come from a packet trace: each of PE 0's
+/// packets has one record at its own router, with the cycle its head left the adapter.
+#[test]
+fn injected_puts_return_once_their_last_packet_is_in_the_network() {
+    use torsim::core::flit::split_packet_id;
+    use torsim::stats::trace::TraceSpec;
+    let mut returned_at = Vec::new();
+    for mode in ["posted", "injected"] {
+        let p = params(
+            &format!(
+                "[network]\nflit_bytes = 16\nheader_bytes = 16\n\
+                 [node]\nmax_payload_bytes = 128\nput_completion = \"{mode}\"\n"
+            ),
+            "[4, 4]",
+        );
+        let mut prog = Program::new(p.nodes());
+        let returned = prog.mark_id("returned");
+        prog.ops[0] = vec![
+            Op::Put {
+                dest: 1,
+                bytes: 40 * 128,
+                flag: None,
+            },
+            Op::Mark { id: returned },
+            Op::Quiet,
+        ];
+        let opts = RunOptions {
+            check: true,
+            trace: Some(TraceSpec {
+                limit: 1000,
+                window: (0, u64::MAX),
+            }),
+            ..Default::default()
+        };
+        let o =
+            run_program(&p, &prog, &opts, Box::new(LocalComm), false, &mut |_| {}).expect("runs");
+        let trace = o.stats.trace.as_ref().expect("a trace was requested");
+        let first_hops: Vec<_> = trace
+            .hops
+            .iter()
+            .filter(|h| h.node == 0 && split_packet_id(h.packet).0 == 0)
+            .collect();
+        assert_eq!(first_hops.len(), 40, "{mode}: one record per packet");
+        assert!(
+            first_hops.iter().all(|h| h.len == 9),
+            "{mode}: 9-flit packets"
+        );
+        let last_head = first_hops.iter().map(|h| h.injected).max().unwrap();
+        // A packet's flits leave one per cycle at most: the tail no earlier than this.
+        let last_tail = first_hops
+            .iter()
+            .map(|h| h.injected + u64::from(h.len) - 1)
+            .max()
+            .unwrap();
+        let t = mark_times(&o, &prog, "returned")[0].1;
+        if mode == "injected" {
+            assert!(
+                t >= last_tail,
+                "injected: returned at {t}, last tail left at {last_tail} or later"
+            );
+        } else {
+            assert!(
+                t < last_head,
+                "posted: returned at {t}, not before the last packet started at {last_head}"
+            );
+        }
+        returned_at.push(t);
+    }
+    assert!(returned_at[1] > returned_at[0] + 300, "{returned_at:?}");
+}

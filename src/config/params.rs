@@ -179,6 +179,7 @@ pub struct NodeParams {
     pub max_payload: u32,
     pub message_overhead: u64,
     pub send_queue_packets: u32,
+    pub put_completion: super::schema::PutCompletion,
     pub pcie: super::spec::PcieSpec,
     /// Cycles the target's adapter spends on one atomic.
     pub atomic_latency: u64,
@@ -275,6 +276,7 @@ fn resolve_node(n: &NodeConfig, clock_hz: f64) -> Result<NodeParams, ConfigError
         max_payload: n.max_payload_bytes,
         message_overhead: delay("node.message_overhead", n.message_overhead, clock_hz)?,
         send_queue_packets: n.send_queue_packets,
+        put_completion: n.put_completion,
         pcie: super::spec::PcieSpec {
             num,
             den,

@@ -111,6 +111,11 @@ pub struct NodeConfig {
     /// Packets the adapter's send queue holds; a put waits while it is full.
     #[serde(default = "default_queue")]
     pub send_queue_packets: u32,
+    /// When a put returns to the program (see [`PutCompletion`]). Left out of the
+    /// resolved config while it is the default, so result documents of configs that do
+    /// not use it are unchanged.
+    #[serde(default, skip_serializing_if = "PutCompletion::is_posted")]
+    pub put_completion: PutCompletion,
     #[serde(default)]
     pub pcie: PcieConfig,
     /// Time the target's adapter spends executing one atomic (reading and writing the
@@ -124,12 +129,39 @@ pub struct NodeConfig {
     pub atomic_latency: Option<Duration>,
 }
 
+/// When a `put` returns control to the program.
+///
+/// The prototype's adapter takes writes posted over PCIe, so a put can return as soon
+/// as the host has handed its data to the adapter. The SHMEM library of the 2012 SpMV
+/// paper instead returned only once the message "has been sent into the network"; the
+/// two differ by how much a PE can overlap one message's injection with the next
+/// message's set-up, which matters when a node sends many messages.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum PutCompletion {
+    /// Returns when the host side of the transfer is done (per-message overhead plus the
+    /// data crossing PCIe); the packets may still wait in the adapter's send queue.
+    #[default]
+    Posted,
+    /// Returns when the last packet of the message has left the adapter into the
+    /// router's injection port (its tail flit is sent).
+    Injected,
+}
+
+impl PutCompletion {
+    /// Whether this is the default, posted completion.
+    pub fn is_posted(&self) -> bool {
+        *self == PutCompletion::Posted
+    }
+}
+
 impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
             max_payload_bytes: default_max_payload(),
             message_overhead: zero_dur(),
             send_queue_packets: default_queue(),
+            put_completion: PutCompletion::default(),
             pcie: PcieConfig::default(),
             atomic_latency: None,
         }

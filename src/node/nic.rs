@@ -48,6 +48,10 @@ pub struct Nic {
     queues: Vec<VecDeque<Outgoing>>,
     /// Packets not yet started, over all queues.
     queued: u64,
+    /// Per class: packets ever queued, and packets whose tail flit has left for the
+    /// router. A program that must wait until a message is in the network compares them.
+    accepted: Vec<u64>,
+    sent: Vec<u64>,
     sending: Vec<Option<Sending>>,
     credits: Vec<u32>,
     credit_q: VecDeque<(u64, u16, u16)>,
@@ -72,6 +76,8 @@ impl Nic {
             node: node as u32,
             queues: vec![VecDeque::new(); spec.queues()],
             queued: 0,
+            accepted: vec![0; spec.queues()],
+            sent: vec![0; spec.queues()],
             sending: vec![None; spec.injectors],
             credits: vec![spec.buffer; spec.injectors * spec.vcs],
             credit_q: VecDeque::new(),
@@ -108,6 +114,7 @@ impl Nic {
     pub fn enqueue_message(&mut self, class: u8, m: Outgoing) {
         let created = m.peek().created;
         self.queued += m.left();
+        self.accepted[class as usize] += m.left();
         self.queues[class as usize].push_back(m);
         if self.chan.is_some() {
             let q = self.queued();
@@ -127,6 +134,19 @@ impl Nic {
     /// Packets waiting to start, over all classes.
     pub fn queued(&self) -> u64 {
         self.queued
+    }
+
+    /// Packets of `class` ever queued (the last one queued is the `accepted(class)`-th).
+    pub fn accepted(&self, class: u8) -> u64 {
+        self.accepted[class as usize]
+    }
+
+    /// Packets of `class` whose tail flit has left the adapter into the router's
+    /// injection port. When it equals [`Nic::accepted`], every packet queued on the
+    /// class so far is in the network (with several injectors tails may leave out of
+    /// queue order, so only that equality says a given message is wholly sent).
+    pub fn sent(&self, class: u8) -> u64 {
+        self.sent[class as usize]
     }
 
     /// Packets injected so far (their ids are `0 .. injected()` in the low word).
@@ -339,6 +359,7 @@ impl Nic {
             s.next += 1;
             if s.next == d.len {
                 self.sending[inj] = None;
+                self.sent[d.class as usize] += 1;
             }
         }
         (heads, flits)

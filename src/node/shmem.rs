@@ -7,7 +7,11 @@
 //!   the transfer is done and the packets sit in the adapter's send queue). The adapter
 //!   splits it into packets of at most `node.max_payload_bytes`. When the last packet
 //!   has been written into the target's memory, the target's adapter returns an
-//!   acknowledgement packet on the response subnetwork.
+//!   acknowledgement packet on the response subnetwork. With
+//!   `node.put_completion = "injected"` the put returns only once the last packet of the
+//!   message has left the adapter into the router (the blocking `shmem_put` of the
+//!   SHMEM library the 2012 SpMV paper used); the PE cannot then prepare its next
+//!   message while the adapter still injects this one.
 //! - `quiet`: waits until every put of this PE has been acknowledged.
 //! - `get`: a request packet; the target's adapter reads the data from memory over PCIe
 //!   (a round trip) and returns it in response packets; the get completes when all of it
@@ -44,6 +48,7 @@ use super::outgoing::{Outgoing, PacketShape};
 use super::pcie::PcieLink;
 use super::variables::{VarId, Variables};
 use crate::config::Params;
+use crate::config::schema::PutCompletion;
 use crate::config::spec::{NicSpec, PcieSpec};
 use crate::core::flit::{CLASS_REQUEST, CLASS_RESPONSE, Flit, NodeTag};
 use crate::engine::{Endpoint, EndpointCtx, record_delivery};
@@ -72,6 +77,7 @@ pub struct ShmemSpec {
     pub max_payload: u32,
     pub message_overhead: u64,
     pub send_queue_packets: u64,
+    pub put_completion: PutCompletion,
     pub pcie: PcieSpec,
     header_bytes: u32,
     flit_bytes: u32,
@@ -98,6 +104,7 @@ impl ShmemSpec {
             max_payload: p.node.max_payload,
             message_overhead: p.node.message_overhead,
             send_queue_packets: u64::from(p.node.send_queue_packets),
+            put_completion: p.node.put_completion,
             pcie: p.node.pcie,
             header_bytes: p.header_bytes,
             flit_bytes: p.flit_bytes,
@@ -161,6 +168,8 @@ enum Wait {
     Queue,
     Acks,
     Gets,
+    /// A blocking put waits until this many request packets have left the adapter.
+    Injected(u64),
     Flag(u16),
     Barrier,
     /// An atomic's reply.
@@ -216,6 +225,8 @@ pub struct ShmemPe {
     /// Next barrier round; `None` until the barrier's quiet is done.
     barrier_round: Option<u32>,
     barrier_sent: bool,
+    /// The put whose injection the program waits for (`Wait::Injected`).
+    injecting_pc: usize,
     tokens: [[u32; 32]; 2],
     pcie_down: PcieLink,
     marks: Vec<(u16, u64)>,
@@ -286,6 +297,7 @@ impl ShmemPe {
             barrier_epoch: 0,
             barrier_round: None,
             barrier_sent: false,
+            injecting_pc: 0,
             tokens: [[0; 32]; 2],
             marks: Vec::new(),
             finished: false,
@@ -638,6 +650,13 @@ impl ShmemPe {
                         self.acks_pending += 1;
                         let fl = flag.unwrap_or(NO_FLAG);
                         self.busy_until = self.send(t, dest, bytes, KIND_PUT, id, fl);
+                        if self.spec.put_completion == PutCompletion::Injected {
+                            // Completed (and traced) in `step` once the tail is out.
+                            self.injecting_pc = self.pc;
+                            self.wait = Wait::Injected(self.nic.accepted(CLASS_REQUEST));
+                            self.pc += 1;
+                            return;
+                        }
                     }
                 }
                 Op::Get { dest, bytes } => {
@@ -877,7 +896,21 @@ impl Endpoint for ShmemPe {
         if let Some(c) = &mut self.coll {
             c.advance(t, &self.spec, &mut self.nic);
         }
-        if !matches!(self.wait, Wait::Gets | Wait::Atomic | Wait::Failed) {
+        if let Wait::Injected(n) = self.wait
+            && self.nic.sent(CLASS_REQUEST) >= n
+        {
+            // Every request packet queued so far, the put's last one included, is in
+            // the network: the put returns in this cycle.
+            self.wait = Wait::None;
+            if let Some(tr) = &mut self.trace {
+                let pc = self.injecting_pc;
+                tr.done(pc, &self.ops[pc], t);
+            }
+        }
+        if !matches!(
+            self.wait,
+            Wait::Gets | Wait::Atomic | Wait::Failed | Wait::Injected(_)
+        ) {
             self.run_program(t);
         }
         // The adapter may have work queued by the program in this very cycle.
@@ -946,6 +979,7 @@ impl Endpoint for ShmemPe {
             },
             Wait::Acks => format!("waits for {} put acknowledgement(s)", self.acks_pending),
             Wait::Gets => format!("waits for {} get(s)", self.gets_pending),
+            Wait::Injected(_) => "waits for a put to leave the adapter".into(),
             Wait::Flag(f) => format!("waits for a signal on flag {f}"),
             Wait::Barrier => format!(
                 "waits in barrier {} round {}",
