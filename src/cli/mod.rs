@@ -122,7 +122,7 @@ enum Command {
         list: bool,
     },
     /// SpMV exchanges (alltoall, allgather) over a range of node counts.
-    Spmv(spmv::SpmvArgs),
+    Spmv(Box<spmv::SpmvArgs>),
     /// Draw a picture of a result file (`plot links RESULT.json`: a link-utilisation heatmap).
     Plot(plot::PlotArgs),
     /// Compare the model with measured (or planned) hardware figures.
@@ -545,7 +545,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             }
             bench::run(args)
         }
-        Command::Spmv(args) => spmv::run(args),
+        Command::Spmv(args) => spmv::run(*args),
         Command::Plot(args) => plot::run(args),
         Command::Micro {
             name,

@@ -11,7 +11,10 @@ use torsim::engine::comm::LocalComm;
 use torsim::engine::sim::RunOptions;
 use torsim::experiment::run::{check_routing, run_program_owned};
 use torsim::report::plot;
-use torsim::spmv::workload::{Algorithm, balanced_shape, bisection_bytes, exchange_program};
+use torsim::spmv::workload::{
+    Algorithm, Barrier, balanced_shape, bisection_bytes, check_broadcasts, exchange_program,
+    needs_collectives,
+};
 use torsim::spmv::{
     ElementEncoding, MatrixSpec, Stripes, default_cache_dir, transfer_matrix_cached,
 };
@@ -28,9 +31,14 @@ pub struct SpmvArgs {
     /// Node counts, e.g. 8,16,32 [default: 8,16,...,2048].
     #[arg(long, value_delimiter = ',')]
     nodes: Option<Vec<usize>>,
-    /// alltoall, allgather (ring) or allgather-doubling; several with commas.
+    /// alltoall, allgather (ring), allgather-doubling or allgather-tree (hardware
+    /// broadcasts); several with commas.
     #[arg(long, value_delimiter = ',')]
     algorithm: Option<Vec<String>>,
+    /// The barrier closing each exchange: software or hardware (`hbarrier` on the
+    /// tree); both with commas [default: software].
+    #[arg(long, value_delimiter = ',')]
+    barrier: Option<Vec<String>>,
     /// Torus dimensions, e.g. 3 or 3,4 (default: those of the config's shape).
     #[arg(long, value_delimiter = ',')]
     dims: Option<Vec<usize>>,
@@ -93,6 +101,7 @@ struct SpmvSection {
     nonzero_time: Option<String>,
     iterations: Option<u64>,
     algorithm: Option<Vec<String>>,
+    barrier: Option<Vec<String>>,
     nodes: Option<Vec<usize>>,
     dims: Option<Vec<usize>>,
 }
@@ -149,22 +158,49 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
         .unwrap_or_else(|| vec!["alltoall".into()])
         .iter()
         .map(|s| {
-            Algorithm::parse(s).ok_or_else(|| {
-                format!("unknown algorithm `{s}`; expected alltoall, allgather, allgather-doubling")
+            Algorithm::parse(s)
+                .ok_or_else(|| format!("unknown algorithm `{s}`; expected {}", Algorithm::NAMES))
+        })
+        .collect::<Result<_, _>>()?;
+    let barriers: Vec<Barrier> = a
+        .barrier
+        .clone()
+        .or(file.barrier)
+        .unwrap_or_else(|| vec!["software".into()])
+        .iter()
+        .map(|s| {
+            Barrier::parse(s).ok_or_else(|| {
+                format!("unknown barrier `{s}` (--barrier or `barrier` in [spmv]); expected software or hardware")
             })
         })
         .collect::<Result<_, _>>()?;
+    // Hardware collectives need a [collectives] table; a config without one gets the
+    // default tree (root 0, one tree) for the points that use them, and only those, so
+    // software points run on the network as configured.
+    let add_tree = base.collectives.is_none()
+        && algs
+            .iter()
+            .any(|&al| barriers.iter().any(|&b| needs_collectives(al, b)));
+    if add_tree {
+        eprintln!(
+            "torsim: note: the config has no [collectives] table; points with hardware collectives (allgather-tree, --barrier hardware) run with collectives.root=0 (one tree, root node 0)"
+        );
+    }
     let spec = MatrixSpec::new(n, d, seed).map_err(|e| e.to_string())?;
     let cache = a.cache_dir.clone().unwrap_or_else(default_cache_dir);
     let t1 = n as f64 * d as f64 * t_nz;
-    let total_points = (nodes.len() * algs.len() * dims_list.len()) as u64;
+    let total_points = (nodes.len() * algs.len() * barriers.len() * dims_list.len()) as u64;
     let pb = progress_bar(total_points, "spmv");
     let mut points: Vec<Value> = Vec::new();
     let mut skipped: Vec<Value> = Vec::new();
-    let runs: Vec<(usize, Algorithm)> = dims_list
-        .iter()
-        .flat_map(|&d| algs.iter().map(move |&a| (d, a)))
-        .collect();
+    let mut runs: Vec<(usize, Algorithm, Barrier)> = Vec::new();
+    for &d in &dims_list {
+        for &al in &algs {
+            for &b in &barriers {
+                runs.push((d, al, b));
+            }
+        }
+    }
     // Outputs are named after --name, else after --out (so two runs with different
     // --out files never overwrite each other's CSV and plots), else after the config.
     let stem = a.name.clone().unwrap_or_else(|| match &a.out {
@@ -181,10 +217,10 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 .unwrap_or_default()
         ),
     });
-    for &(dims, alg) in &runs {
+    for &(dims, alg, barrier) in &runs {
         for &p in &nodes {
             if let Some(pb) = &pb {
-                pb.set_message(format!("{} p={p}", alg.name()));
+                pb.set_message(format!("{} {} p={p}", alg.name(), barrier.name()));
             }
             let setup = std::time::Instant::now();
             let shape = balanced_shape(p, dims);
@@ -207,7 +243,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                     Some(pb) => pb.suspend(|| eprintln!("{msg}")),
                     None => eprintln!("{msg}"),
                 }
-                skipped.push(json!({"algorithm": alg.name(), "dims": dims, "nodes": p}));
+                skipped.push(json!({"algorithm": alg.name(), "barrier": barrier.name(), "dims": dims, "nodes": p}));
                 if let Some(pb) = &pb {
                     pb.inc(1);
                 }
@@ -215,6 +251,9 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             }
             let mut set = a.cfg.set.clone();
             set.push(format!("topology.shape={shape:?}"));
+            if add_tree && needs_collectives(alg, barrier) {
+                set.push("collectives.root=0".into());
+            }
             let (_, params) = load(&ConfigArgs {
                 config: a.cfg.config.clone(),
                 set,
@@ -231,7 +270,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             } else {
                 None
             };
-            let prog = exchange_program(alg, &stripes, tm.as_ref(), enc)?;
+            let prog = exchange_program(alg, barrier, &stripes, tm.as_ref(), enc)?;
             if a.setup_only {
                 check_routing(&params, CLASSES).map_err(|e| format!("{p} nodes: {e}"))?;
                 let ops: usize = prog.ops.iter().map(|o| o.len()).sum();
@@ -258,6 +297,9 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 ..Default::default()
             };
             let marks = prog.marks.clone();
+            // The tree allgather's result is checked: every PE must have received every
+            // block.
+            let bcast_prog = (alg == Algorithm::AllgatherTree).then(|| prog.clone());
             let o = run_program_owned(
                 &params,
                 prog,
@@ -267,6 +309,14 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 &mut |_| {},
             )
             .map_err(|e| format!("{} nodes: {e}", p))?;
+            let received = match &bcast_prog {
+                Some(prog) => Some(
+                    check_broadcasts(prog, &o.values)
+                        .map_err(|e| format!("{} nodes, allgather-tree: {e}", p))?,
+                ),
+                None => None,
+            };
+            drop(bcast_prog);
             let (s, e) = mark_span(&o.marks, &marks);
             let comm = (e - s) as f64 / params.clock_hz;
             let rows_max = (0..pes).map(|i| stripes.len(i)).max().unwrap_or(0);
@@ -274,6 +324,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             let total = comm + compute;
             let mut v = json!({
                 "algorithm": alg.name(),
+                "barrier": barrier.name(),
                 "dims": dims,
                 "nodes": p,
                 "live_nodes": pes,
@@ -289,6 +340,9 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 "simulated_cycles": o.cycles,
                 "wall_seconds": o.wall_seconds,
             });
+            if let Some(r) = received {
+                v["broadcast_bytes_received"] = json!(r);
+            }
             if let Some((bisection, remote)) = figures {
                 let t = Torus::new(&shape);
                 let link = link_payload_bytes_per_second(&params);
@@ -298,15 +352,23 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 v["remote_elements"] = json!(remote);
             }
             if a.link_stats {
-                let base = a.out_dir.join(format!("{stem}-{}-{dims}d-{p}", alg.name()));
+                let hw = if barrier == Barrier::Hardware {
+                    "-hbarrier"
+                } else {
+                    ""
+                };
+                let base = a
+                    .out_dir
+                    .join(format!("{stem}-{}{hw}-{dims}d-{p}", alg.name()));
                 v["link_stats_files"] = json!(super::link_stats::write_exchange(
                     &base,
                     &params,
                     &o.stats,
                     o.cycles,
                     &format!(
-                        "link utilisation: {} exchange, {p} nodes {shape:?}",
-                        alg.name()
+                        "link utilisation: {} exchange, {} barrier, {p} nodes {shape:?}",
+                        alg.name(),
+                        barrier.name()
                     ),
                 )?);
             }
@@ -378,8 +440,9 @@ fn link_payload_bytes_per_second(p: &torsim::config::Params) -> f64 {
 
 fn print_table(points: &[Value], iterations: u64) {
     println!(
-        "{:<18} {:>4} {:>6} {:>12} {:>14} {:>14} {:>14} {:>10} {:>9} {:>12}",
+        "{:<18} {:<8} {:>4} {:>6} {:>12} {:>14} {:>14} {:>14} {:>10} {:>9} {:>12}",
         "algorithm",
+        "barrier",
         "dims",
         "nodes",
         "shape",
@@ -396,8 +459,9 @@ fn print_table(points: &[Value], iterations: u64) {
             .map(|a| a.iter().map(|x| x.to_string()).collect())
             .unwrap_or_default();
         println!(
-            "{:<18} {:>4} {:>6} {:>12} {:>14.6e} {:>14.6e} {:>14.4} {:>10.2} {:>9.1} {:>12}",
+            "{:<18} {:<8} {:>4} {:>6} {:>12} {:>14.6e} {:>14.6e} {:>14.4} {:>10.2} {:>9.1} {:>12}",
             v["algorithm"].as_str().unwrap_or(""),
+            v["barrier"].as_str().unwrap_or(""),
             v["dims"].as_u64().unwrap_or(0),
             v["nodes"].as_u64().unwrap_or(0),
             shape.join("x"),
@@ -417,7 +481,7 @@ fn print_table(points: &[Value], iterations: u64) {
 fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut csv = String::from(
-        "algorithm,dims,nodes,live_nodes,shape,comm_seconds_per_iteration,compute_seconds_per_iteration,total_seconds_per_iteration,gflops,speedup,bisection_bound_seconds_per_iteration\n",
+        "algorithm,dims,nodes,live_nodes,shape,comm_seconds_per_iteration,compute_seconds_per_iteration,total_seconds_per_iteration,gflops,speedup,bisection_bound_seconds_per_iteration,barrier\n",
     );
     for v in points {
         let shape: Vec<String> = v["shape"]
@@ -425,7 +489,7 @@ fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String>
             .map(|a| a.iter().map(|x| x.to_string()).collect())
             .unwrap_or_default();
         csv += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             v["algorithm"].as_str().unwrap_or(""),
             v["dims"],
             v["nodes"],
@@ -439,25 +503,36 @@ fn write_outputs(dir: &Path, stem: &str, points: &[Value]) -> Result<(), String>
             v.get("bisection_bound_seconds_per_iteration")
                 .map(|x| x.to_string())
                 .unwrap_or_default(),
+            v["barrier"].as_str().unwrap_or(""),
         );
     }
     let csv_path = dir.join(format!("{stem}.csv"));
     write_file(&csv_path, &csv)?;
-    // One series per (algorithm, dimensions), in the order they ran.
-    let mut keys: Vec<(String, u64)> = Vec::new();
+    // One series per (algorithm, dimensions, barrier), in the order they ran.
+    let mut keys: Vec<(String, u64, String)> = Vec::new();
     for v in points {
         let k = (
             v["algorithm"].as_str().unwrap_or("").to_string(),
             v["dims"].as_u64().unwrap_or(0),
+            v["barrier"].as_str().unwrap_or("").to_string(),
         );
         if !keys.contains(&k) {
             keys.push(k);
         }
     }
-    let of = |v: &Value, (a, d): &(String, u64)| {
-        v["algorithm"].as_str() == Some(a.as_str()) && v["dims"].as_u64() == Some(*d)
+    let of = |v: &Value, (a, d, b): &(String, u64, String)| {
+        v["algorithm"].as_str() == Some(a.as_str())
+            && v["dims"].as_u64() == Some(*d)
+            && v["barrier"].as_str() == Some(b.as_str())
     };
-    let label = |(a, d): &(String, u64)| format!("{a}, {d}D");
+    // The software barrier is the default and goes unnamed.
+    let label = |(a, d, b): &(String, u64, String)| {
+        if b == "software" {
+            format!("{a}, {d}D")
+        } else {
+            format!("{a}, {d}D, {b} barrier")
+        }
+    };
     let series: Vec<(String, Vec<(f64, f64)>)> = keys
         .iter()
         .map(|k| {

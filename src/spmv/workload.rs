@@ -7,7 +7,7 @@
 //! exchange is simulated and multiplied by the number of iterations (the report says so).
 
 use super::{ElementEncoding, Stripes, TransferMatrix};
-use crate::node::op::Op;
+use crate::node::op::{Collective, Op};
 use crate::traffic::program::Program;
 use serde::Serialize;
 
@@ -24,6 +24,12 @@ pub enum Algorithm {
     /// Algorithm 1 with recursive doubling (p a power of two): in step k node j swaps
     /// everything it has with node j xor 2^k; log2 p steps, growing messages.
     AllgatherDoubling,
+    /// Algorithm 1 on the hardware tree: p broadcasts (`hbcast`), node r's block from
+    /// root r. All p are started at once (`hstart`) and then waited for (`hwait`): the
+    /// adapters' collectives engines forward every broadcast packet as it arrives, so
+    /// the p broadcasts overlap on the tree's links instead of each paying the tree's
+    /// latency and PCIe round trips one after the other, as blocking calls would.
+    AllgatherTree,
 }
 
 impl Algorithm {
@@ -32,6 +38,7 @@ impl Algorithm {
             "alltoall" => Some(Algorithm::Alltoall),
             "allgather" | "allgather-ring" => Some(Algorithm::AllgatherRing),
             "allgather-doubling" => Some(Algorithm::AllgatherDoubling),
+            "allgather-tree" => Some(Algorithm::AllgatherTree),
             _ => None,
         }
     }
@@ -41,13 +48,55 @@ impl Algorithm {
             Algorithm::Alltoall => "alltoall",
             Algorithm::AllgatherRing => "allgather-ring",
             Algorithm::AllgatherDoubling => "allgather-doubling",
+            Algorithm::AllgatherTree => "allgather-tree",
+        }
+    }
+
+    /// The names `parse` accepts, for error messages.
+    pub const NAMES: &'static str = "alltoall, allgather, allgather-doubling, allgather-tree";
+}
+
+/// How an exchange ends: every algorithm closes with a barrier, so that no node starts
+/// the next iteration's compute before the data it needs has landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Barrier {
+    /// The software (dissemination) `barrier` of node programs: messages on the
+    /// ordinary subnetwork.
+    Software,
+    /// `quiet` (the PE's puts acknowledged), then `hbarrier` on the hardware tree
+    /// (needs hardware collectives in the config).
+    Hardware,
+}
+
+impl Barrier {
+    pub fn parse(s: &str) -> Option<Barrier> {
+        match s {
+            "software" => Some(Barrier::Software),
+            "hardware" => Some(Barrier::Hardware),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Barrier::Software => "software",
+            Barrier::Hardware => "hardware",
         }
     }
 }
 
-/// Program of one exchange on `p` nodes. Marks `start` and `end` bracket it on every PE.
+/// Whether an exchange uses the hardware collectives (the config needs a
+/// `[collectives]` table for it).
+pub fn needs_collectives(alg: Algorithm, barrier: Barrier) -> bool {
+    alg == Algorithm::AllgatherTree || barrier == Barrier::Hardware
+}
+
+/// Program of one exchange on `p` nodes, closed by `barrier`. Marks `start` and `end`
+/// bracket it on every PE.
 pub fn exchange_program(
     alg: Algorithm,
+    barrier: Barrier,
     stripes: &Stripes,
     tm: Option<&TransferMatrix>,
     enc: ElementEncoding,
@@ -109,12 +158,76 @@ pub fn exchange_program(
                 }
             }
         }
+        Algorithm::AllgatherTree => {
+            // Every PE starts the same p broadcasts in the same order (collectives
+            // match by order), then waits for all of them.
+            let bcasts: Vec<Op> = (0..p)
+                .map(|r| Op::HCollective {
+                    coll: std::sync::Arc::new(Collective::Broadcast {
+                        root: r as u32,
+                        bytes: enc.bytes(stripes.len(r)),
+                    }),
+                    start: true,
+                })
+                .collect();
+            for j in 0..p {
+                prog.ops[j].extend(bcasts.iter().cloned());
+                prog.ops[j].extend(std::iter::repeat_n(Op::HWait, p));
+            }
+        }
     }
+    // The software barrier first waits for the PE's puts to be acknowledged (a
+    // `quiet`); `hbarrier` only synchronises, so the hardware variant says `quiet`
+    // itself, or PEs would leave it with data still in flight.
+    let close = match barrier {
+        Barrier::Software => vec![Op::Barrier],
+        Barrier::Hardware => vec![
+            Op::Quiet,
+            Op::HCollective {
+                coll: std::sync::Arc::new(Collective::Barrier),
+                start: false,
+            },
+        ],
+    };
     for j in 0..p {
-        prog.ops[j].push(Op::Barrier);
+        prog.ops[j].extend(close.iter().cloned());
         prog.ops[j].push(Op::Mark { id: end });
     }
     Ok(prog)
+}
+
+/// Checks that every broadcast of `prog` delivered its bytes to every PE, from the
+/// collective results of a run (`(pe, op index, element, value)`, a broadcast's value
+/// being the bytes the PE received, or sent at its root). Returns the bytes the PEs
+/// received from other PEs' broadcasts; an error names the first PE and broadcast that
+/// came short.
+pub fn check_broadcasts(prog: &Program, values: &[(u32, u32, u32, u64)]) -> Result<u64, String> {
+    let mut received = 0u64;
+    for (pe, ops) in prog.ops.iter().enumerate() {
+        for (i, op) in ops.iter().enumerate() {
+            let Op::HCollective { coll, .. } = op else {
+                continue;
+            };
+            let Collective::Broadcast { root, bytes } = **coll else {
+                continue;
+            };
+            let got = values
+                .binary_search_by(|v| (v.0, v.1, v.2).cmp(&(pe as u32, i as u32, 0)))
+                .ok()
+                .map(|k| values[k].3);
+            if got != Some(bytes) {
+                return Err(format!(
+                    "PE {pe} got {} of the {bytes} B broadcast from PE {root} (op {})",
+                    got.map_or("nothing".to_string(), |b| format!("{b} B")),
+                    i + 1
+                ));
+            }
+            if root as usize != pe {
+                received += bytes;
+            }
+        }
+    }
+    Ok(received)
 }
 
 /// A torus shape of `dims` dimensions with `p` nodes, as balanced as possible (prime
@@ -190,7 +303,14 @@ mod tests {
             element_bytes: 8,
             index_bytes: 0,
         };
-        let prog = exchange_program(Algorithm::Alltoall, tm.stripes(), Some(&tm), enc).unwrap();
+        let prog = exchange_program(
+            Algorithm::Alltoall,
+            Barrier::Software,
+            tm.stripes(),
+            Some(&tm),
+            enc,
+        )
+        .unwrap();
         for j in 0..4 {
             let puts: Vec<(u32, u64)> = prog.ops[j]
                 .iter()
@@ -216,7 +336,7 @@ mod tests {
             index_bytes: 0,
         };
         for alg in [Algorithm::AllgatherRing, Algorithm::AllgatherDoubling] {
-            let prog = exchange_program(alg, &stripes, None, enc).unwrap();
+            let prog = exchange_program(alg, Barrier::Software, &stripes, None, enc).unwrap();
             // Each node receives every other node's block exactly once: n - n/p elements.
             let mut recv = [0u64; 8];
             for ops in &prog.ops {
@@ -233,12 +353,59 @@ mod tests {
         assert!(
             exchange_program(
                 Algorithm::AllgatherDoubling,
+                Barrier::Software,
                 &Stripes::new(100, 6).unwrap(),
                 None,
                 enc_for()
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn allgather_tree_broadcasts_every_block_and_hardware_barrier_closes() {
+        let stripes = Stripes::new(100, 6).unwrap();
+        let prog = exchange_program(
+            Algorithm::AllgatherTree,
+            Barrier::Hardware,
+            &stripes,
+            None,
+            enc_for(),
+        )
+        .unwrap();
+        for ops in &prog.ops {
+            let bcasts: Vec<(u32, u64)> = ops
+                .iter()
+                .filter_map(|o| match o {
+                    Op::HCollective { coll, start: true } => match **coll {
+                        Collective::Broadcast { root, bytes } => Some((root, bytes)),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect();
+            let want: Vec<(u32, u64)> = (0..6).map(|r| (r as u32, 8 * stripes.len(r))).collect();
+            assert_eq!(bcasts, want);
+            assert_eq!(ops.iter().filter(|o| **o == Op::HWait).count(), 6);
+            assert!(matches!(
+                &ops[ops.len() - 2],
+                Op::HCollective { coll, start: false } if **coll == Collective::Barrier
+            ));
+            assert_eq!(ops[ops.len() - 3], Op::Quiet);
+        }
+        // Every PE got every broadcast: the check passes and counts what came from others.
+        let mut values = Vec::new();
+        for pe in 0..6u32 {
+            for r in 0..6u32 {
+                values.push((pe, 1 + r, 0, 8 * stripes.len(r as usize)));
+            }
+        }
+        assert_eq!(check_broadcasts(&prog, &values), Ok(5 * 8 * 100));
+        values[8].3 -= 1;
+        let e = check_broadcasts(&prog, &values).unwrap_err();
+        assert!(e.contains("PE 1") && e.contains("from PE 2"), "{e}");
+        values.remove(8);
+        assert!(check_broadcasts(&prog, &values).is_err());
     }
 
     fn enc_for() -> ElementEncoding {
