@@ -244,15 +244,16 @@ impl Router {
         let mut s = 0;
         while s < sc.va.len() {
             let o = sc.va[s].0;
-            let mut e = s;
-            sc.tmp.clear();
+            let mut e = s + 1;
             while e < sc.va.len() && sc.va[e].0 == o {
-                sc.tmp.push(sc.va[e].1);
                 e += 1;
             }
-            let w = if sc.tmp.len() == 1 {
-                sc.tmp[0].idx
+            let w = if e == s + 1 {
+                // A lone request for this output VC wins it without arbitration.
+                sc.va[s].1.idx
             } else {
+                sc.tmp.clear();
+                sc.tmp.extend(sc.va[s..e].iter().map(|x| x.1));
                 sc.tmp[pick(spec.arbiter, &sc.tmp, self.outputs[o as usize].rr, n_in)].idx
             };
             self.grant_vc(w as usize, o, t, spec, cnt);
