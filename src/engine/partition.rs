@@ -37,6 +37,7 @@ pub struct Partition<E: Endpoint, R: RouterModel> {
     /// Messages for other partitions, delivered when the window closes.
     pub outbox: Vec<Msg>,
     due: Vec<ComponentId>,
+    due_order: super::due::DueOrder,
     scratch: R::Scratch,
     delivered: Vec<(u64, Flit)>,
     pub stats: Stats,
@@ -70,6 +71,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
         }
         Partition {
             last_run: vec![u64::MAX; ComponentId::slots(nodes.len())],
+            due_order: super::due::DueOrder::new(ComponentId::slots(nodes.len())),
             nodes,
             local,
             routers,
@@ -155,15 +157,12 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
             }
             self.due.clear();
             self.wheel.take_due(&mut self.due);
-            // In memory order: on large networks the router state no longer fits in
+            // In memory order (see `super::due`): on large networks the router state no longer fits in
             // the caches, and visiting the due components in address order lets the
             // hardware prefetch instead of missing on every component. The order
             // within a cycle changes nothing else: every message arrives a cycle or
             // more later, and each queue has a single sender.
-            if self.due.len() > 1 {
-                self.due.sort_unstable();
-                self.due.dedup();
-            }
+            self.due_order.order(&mut self.due);
             for k in 0..self.due.len() {
                 let c = self.due[k];
                 if self.last_run[c.index()] == t {

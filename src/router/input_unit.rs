@@ -24,6 +24,11 @@ impl VcSet {
     pub(super) fn remove(&mut self, i: usize) {
         self.0[i / 64] &= !(1 << (i % 64));
     }
+    /// The members as bit words (bit `i % 64` of word `i / 64`).
+    #[inline]
+    pub(super) fn words(&self) -> &[u64] {
+        &self.0
+    }
     /// Calls `f` on every member in increasing order.
     #[inline]
     pub(super) fn for_each(&self, mut f: impl FnMut(usize)) {

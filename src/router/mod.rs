@@ -33,9 +33,11 @@
 pub mod arbiter;
 mod channel_counters;
 mod input_unit;
+mod lone_vc;
 mod output_unit;
 mod packet_trace;
 mod switch_alloc;
+mod traversal;
 mod vc_alloc;
 
 use crate::config::Params;
@@ -48,6 +50,7 @@ use crate::topology::Torus;
 use arbiter::Request;
 use channel_counters::ChannelCounters;
 use input_unit::{InputVc, Stage, VcSet};
+use lone_vc::Lone;
 use output_unit::{NONE, OutPort, OutputVc};
 use packet_trace::PacketTrace;
 use rand_core::SeedableRng;
@@ -294,21 +297,14 @@ impl Router {
         let v = spec.vcs;
         let node = self.node as usize;
         // 1. Credits that have arrived (only ports with credits on their way).
-        let mut pending = self.credit_ports;
-        while pending != 0 {
-            let p = pending.trailing_zeros() as usize;
-            pending &= pending - 1;
-            let port = &mut self.ports[p];
-            while let Some(&(at, vc)) = port.credit_q.front() {
-                if at > t {
-                    break;
-                }
-                port.credit_q.pop_front();
-                self.outputs[p * v + vc as usize]
-                    .return_credit(spec.bubble_slots.is_some() && p < spec.np);
-            }
-            if port.credit_q.is_empty() {
-                self.credit_ports &= !(1 << p);
+        self.take_credits(t, spec);
+        // The common case below saturation: one VC has a flit here. It needs no
+        // request lists and no arbitration (see `lone_vc`).
+        if self.chan.is_none() && self.trace.is_none() {
+            match self.lone_present_vc(t) {
+                Lone::None => return false,
+                Lone::One(i) => return self.step_lone(i, t, spec, routing, out, cnt),
+                Lone::Many => {}
             }
         }
         // 2. One pass over the VCs holding flits: route new heads, gather VC requests
@@ -415,79 +411,8 @@ impl Router {
         self.switch_allocate(spec, sc);
         for k in 0..sc.won.len() {
             let (i, op) = sc.won[k];
-            let (i, op) = (i as usize, op as usize);
-            let ivc = &mut self.inputs[i];
-            if let Some(c) = &mut self.chan {
-                // Flits delivered ahead of their arrival cycle are not yet there.
-                let held = ivc.buf.iter().take_while(|x| x.0 <= t).count();
-                c.sent(i, held, op, spec.np, ivc.front_at, ivc.ready, t);
-            }
-            let mut f = ivc.pop();
-            if let Some(tr) = &mut self.trace {
-                tr.sent(i, &f, t);
-            }
-            if ivc.front_at == u64::MAX {
-                self.occupied.remove(i);
-            }
-            if ivc.front_at > t {
+            if !self.traverse(i as usize, op as usize, t, spec, routing, out, cnt) {
                 present -= 1;
-            }
-            f.route = ivc.header_out;
-            f.class = ivc.class_out;
-            let ovc_i = op * v + ivc.out_vc as usize;
-            let out_vc = ivc.out_vc;
-            if f.is_tail() {
-                ivc.stage = Stage::Idle;
-                self.outputs[ovc_i].owner = NONE;
-                // The next packet's header is analysed while this tail leaves: route
-                // computation is stateless, so it overlaps the previous packet's last
-                // switch cycle instead of leaving a bubble between packets. Without
-                // overlap the VC stays idle this cycle and routes the head next cycle.
-                if let Some(&(at, next)) = ivc.buf.front()
-                    && at <= t
-                    && spec.overlap_route_computation
-                {
-                    let ready = t + spec.va_ready;
-                    ivc.route_head(&mut self.routes[i], routing, node, i / v, &next, ready);
-                }
-            }
-            self.outputs[ovc_i].credits -= 1;
-            self.ports[op].take_token(spec, op, t);
-            let (in_port, in_vc) = (i / v, (i % v) as u16);
-            if in_port < spec.np {
-                out.push(Msg::Credit {
-                    at: t + spec.credit_latency,
-                    node: routing.torus().neighbor(node, in_port ^ 1) as u32,
-                    port: in_port as u16,
-                    vc: in_vc,
-                });
-            } else {
-                out.push(Msg::InjectCredit {
-                    at: t + spec.injection_latency,
-                    node: self.node,
-                    port: (in_port - spec.np) as u16,
-                    vc: in_vc,
-                });
-            }
-            if op < spec.np {
-                f.hops += 1;
-                cnt.flit_hops += 1;
-                self.link_flits[op] += 1;
-                out.push(Msg::Flit {
-                    at: t + spec.to_next_router,
-                    node: routing.torus().neighbor(node, op) as u32,
-                    port: op as u16,
-                    vc: out_vc,
-                    flit: f,
-                });
-            } else {
-                out.push(Msg::Eject {
-                    at: t + spec.to_ejector,
-                    node: self.node,
-                    port: (op - spec.np) as u16,
-                    vc: out_vc,
-                    flit: f,
-                });
             }
         }
         present > 0

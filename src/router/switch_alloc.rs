@@ -78,14 +78,18 @@ impl Router {
             let mut s = 0;
             while s < sc.sa.len() {
                 let o = sc.sa[s].1;
-                let mut e = s;
-                sc.tmp.clear();
+                let mut e = s + 1;
                 while e < sc.sa.len() && sc.sa[e].1 == o {
-                    sc.tmp.push(sc.sa[e].2);
                     e += 1;
                 }
-                let port = &mut self.ports[o as usize];
-                let w = sc.tmp[pick(spec.arbiter, &sc.tmp, port.rr, n_in)].idx;
+                let w = if e == s + 1 {
+                    // A lone request for this output wins it without arbitration.
+                    sc.sa[s].2.idx
+                } else {
+                    sc.tmp.clear();
+                    sc.tmp.extend(sc.sa[s..e].iter().map(|x| x.2));
+                    sc.tmp[pick(spec.arbiter, &sc.tmp, self.ports[o as usize].rr, n_in)].idx
+                };
                 sc.won.push((w, o));
                 s = e;
             }

@@ -236,7 +236,6 @@ impl Router {
         sc: &mut Scratch,
         cnt: &mut RouterCounters,
     ) {
-        let v = spec.vcs;
         let n_in = self.inputs.len() as u16;
         sc.won.clear();
         if sc.va.len() > 1 {
@@ -245,57 +244,73 @@ impl Router {
         let mut s = 0;
         while s < sc.va.len() {
             let o = sc.va[s].0;
-            let mut e = s;
-            sc.tmp.clear();
+            let mut e = s + 1;
             while e < sc.va.len() && sc.va[e].0 == o {
-                sc.tmp.push(sc.va[e].1);
                 e += 1;
             }
-            let ovc = &mut self.outputs[o as usize];
-            let w = if sc.tmp.len() == 1 {
-                sc.tmp[0].idx
+            let w = if e == s + 1 {
+                // A lone request for this output VC wins it without arbitration.
+                sc.va[s].1.idx
             } else {
-                sc.tmp[pick(spec.arbiter, &sc.tmp, ovc.rr, n_in)].idx
+                sc.tmp.clear();
+                sc.tmp.extend(sc.va[s..e].iter().map(|x| x.1));
+                sc.tmp[pick(spec.arbiter, &sc.tmp, self.outputs[o as usize].rr, n_in)].idx
             };
-            ovc.rr = w;
-            ovc.owner = w as u32;
-            if let Some(ch) = &mut self.chan {
-                ch.vc_granted(w as usize, self.inputs[w as usize].ready, t);
-            }
-            if let Some(tr) = &mut self.trace {
-                let ivc = &self.inputs[w as usize];
-                tr.granted(
-                    self.node,
-                    v,
-                    w as usize,
-                    o as usize,
-                    ivc.front(),
-                    ivc.front_at,
-                    ivc.ready,
-                    t,
-                    t + spec.sa_after_va,
-                );
-            }
-            if spec.bubble_slots.is_some() && (o as usize / v) < spec.np {
-                ovc.take_slot(self.inputs[w as usize].front().len);
-            }
-            let ivc = &mut self.inputs[w as usize];
-            let c = self.routes[w as usize].as_slice()[ivc.pick as usize];
-            ivc.header_out = c.header;
-            if (o as usize / v) < spec.np {
-                let k = c.kind;
-                cnt.adaptive_hops += (k & kind::ADAPTIVE != 0) as u64;
-                cnt.escape_hops += (k & kind::ESCAPE != 0) as u64;
-                cnt.first_step_hops += (k & kind::FIRST_STEP != 0) as u64;
-                cnt.last_step_hops += (k & kind::LAST_STEP != 0) as u64;
-            }
-            ivc.stage = Stage::Active;
-            ivc.out = (o as usize / v) as u16;
-            ivc.out_vc = (o as usize % v) as u16;
-            ivc.ready = t + spec.sa_after_va;
+            self.grant_vc(w as usize, o, t, spec, cnt);
             sc.won.push((w, 0));
             s = e;
         }
+    }
+
+    /// Input VC `w` wins output VC `o` in cycle `t`: it owns it from now on and
+    /// requests the switch from `t + sa_after_va`.
+    #[inline]
+    pub(super) fn grant_vc(
+        &mut self,
+        w: usize,
+        o: u32,
+        t: u64,
+        spec: &RouterSpec,
+        cnt: &mut RouterCounters,
+    ) {
+        let v = spec.vcs;
+        let ovc = &mut self.outputs[o as usize];
+        ovc.rr = w as u16;
+        ovc.owner = w as u32;
+        if let Some(ch) = &mut self.chan {
+            ch.vc_granted(w, self.inputs[w].ready, t);
+        }
+        if let Some(tr) = &mut self.trace {
+            let ivc = &self.inputs[w];
+            tr.granted(
+                self.node,
+                v,
+                w,
+                o as usize,
+                ivc.front(),
+                ivc.front_at,
+                ivc.ready,
+                t,
+                t + spec.sa_after_va,
+            );
+        }
+        if spec.bubble_slots.is_some() && (o as usize / v) < spec.np {
+            ovc.take_slot(self.inputs[w].front().len);
+        }
+        let ivc = &mut self.inputs[w];
+        let c = self.routes[w].as_slice()[ivc.pick as usize];
+        ivc.header_out = c.header;
+        if (o as usize / v) < spec.np {
+            let k = c.kind;
+            cnt.adaptive_hops += (k & kind::ADAPTIVE != 0) as u64;
+            cnt.escape_hops += (k & kind::ESCAPE != 0) as u64;
+            cnt.first_step_hops += (k & kind::FIRST_STEP != 0) as u64;
+            cnt.last_step_hops += (k & kind::LAST_STEP != 0) as u64;
+        }
+        ivc.stage = Stage::Active;
+        ivc.out = (o as usize / v) as u16;
+        ivc.out_vc = (o as usize % v) as u16;
+        ivc.ready = t + spec.sa_after_va;
     }
 }
 

@@ -1,0 +1,127 @@
+//! Switch traversal: a flit granted the switch leaves its input VC, frees a buffer
+//! slot upstream (a credit) and travels to the next router or the ejector.
+//!
+//! Shared by the general cycle ([`Router::step`]) and the lone-VC path
+//! (`super::lone_vc`), so a flit leaves the router in exactly one way whichever path
+//! granted it.
+
+use super::input_unit::Stage;
+use super::output_unit::NONE;
+use super::{Router, RouterCounters, RouterSpec};
+use crate::core::message::Msg;
+use crate::routing::Routing;
+
+impl Router {
+    /// Credits that have arrived by cycle `t` (only ports with credits on their way).
+    #[inline]
+    pub(super) fn take_credits(&mut self, t: u64, spec: &RouterSpec) {
+        let v = spec.vcs;
+        let mut pending = self.credit_ports;
+        while pending != 0 {
+            let p = pending.trailing_zeros() as usize;
+            pending &= pending - 1;
+            let port = &mut self.ports[p];
+            while let Some(&(at, vc)) = port.credit_q.front() {
+                if at > t {
+                    break;
+                }
+                port.credit_q.pop_front();
+                self.outputs[p * v + vc as usize]
+                    .return_credit(spec.bubble_slots.is_some() && p < spec.np);
+            }
+            if port.credit_q.is_empty() {
+                self.credit_ports &= !(1 << p);
+            }
+        }
+    }
+
+    /// Input VC `i`, granted output port `op` in cycle `t`, sends its front flit.
+    /// Returns whether a flit that has arrived is still at the VC's front.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn traverse(
+        &mut self,
+        i: usize,
+        op: usize,
+        t: u64,
+        spec: &RouterSpec,
+        routing: &Routing,
+        out: &mut Vec<Msg>,
+        cnt: &mut RouterCounters,
+    ) -> bool {
+        let v = spec.vcs;
+        let node = self.node as usize;
+        let ivc = &mut self.inputs[i];
+        if let Some(c) = &mut self.chan {
+            // Flits delivered ahead of their arrival cycle are not yet there.
+            let held = ivc.buf.iter().take_while(|x| x.0 <= t).count();
+            c.sent(i, held, op, spec.np, ivc.front_at, ivc.ready, t);
+        }
+        let mut f = ivc.pop();
+        if let Some(tr) = &mut self.trace {
+            tr.sent(i, &f, t);
+        }
+        if ivc.front_at == u64::MAX {
+            self.occupied.remove(i);
+        }
+        let still_present = ivc.front_at <= t;
+        f.route = ivc.header_out;
+        f.class = ivc.class_out;
+        let ovc_i = op * v + ivc.out_vc as usize;
+        let out_vc = ivc.out_vc;
+        if f.is_tail() {
+            ivc.stage = Stage::Idle;
+            self.outputs[ovc_i].owner = NONE;
+            // The next packet's header is analysed while this tail leaves: route
+            // computation is stateless, so it overlaps the previous packet's last
+            // switch cycle instead of leaving a bubble between packets. Without
+            // overlap the VC stays idle this cycle and routes the head next cycle.
+            if let Some(&(at, next)) = ivc.buf.front()
+                && at <= t
+                && spec.overlap_route_computation
+            {
+                let ready = t + spec.va_ready;
+                ivc.route_head(&mut self.routes[i], routing, node, i / v, &next, ready);
+            }
+        }
+        self.outputs[ovc_i].credits -= 1;
+        self.ports[op].take_token(spec, op, t);
+        let (in_port, in_vc) = (i / v, (i % v) as u16);
+        if in_port < spec.np {
+            out.push(Msg::Credit {
+                at: t + spec.credit_latency,
+                node: routing.torus().neighbor(node, in_port ^ 1) as u32,
+                port: in_port as u16,
+                vc: in_vc,
+            });
+        } else {
+            out.push(Msg::InjectCredit {
+                at: t + spec.injection_latency,
+                node: self.node,
+                port: (in_port - spec.np) as u16,
+                vc: in_vc,
+            });
+        }
+        if op < spec.np {
+            f.hops += 1;
+            cnt.flit_hops += 1;
+            self.link_flits[op] += 1;
+            out.push(Msg::Flit {
+                at: t + spec.to_next_router,
+                node: routing.torus().neighbor(node, op) as u32,
+                port: op as u16,
+                vc: out_vc,
+                flit: f,
+            });
+        } else {
+            out.push(Msg::Eject {
+                at: t + spec.to_ejector,
+                node: self.node,
+                port: (op - spec.np) as u16,
+                vc: out_vc,
+                flit: f,
+            });
+        }
+        still_present
+    }
+}
