@@ -151,6 +151,10 @@ fn on_variable(
         }
         _ => return Err(usage.into()),
     };
+    if ReduceOp::parse(op).is_none() && ReduceOp::parse(var).is_some() {
+        // `hallreduce sum 1`: words meant, without the brackets.
+        return Err(format!("no word list; {usage}"));
+    }
     let op = ReduceOp::parse(op).ok_or_else(|| {
         format!("`{op}` is not an operation (sum, min, max, and, or, xor); {usage}")
     })?;
