@@ -75,12 +75,14 @@ fn reductions(npes: usize, n: usize) -> Program {
                 root: None,
                 op,
                 words: words(pe as u32, n),
+                var: None,
             }));
         }
         ops.push(coll(Collective::Reduce {
             root: Some(1),
             op: ReduceOp::Sum,
             words: words(pe as u32 + 7, n),
+            var: None,
         }));
     }
     prog
@@ -428,4 +430,213 @@ fn bad_collectives_keys_are_named() {
     assert!(e("root = 9\n").contains("collectives.root"));
     assert!(e("combine_delay = 0\n").contains("collectives.combine_delay"));
     assert!(e("roots = [1]\n").contains("roots"));
+}
+
+/// Four words per PE, different per PE and word, some negative.
+const VAR_INIT: &str = r#"v = { words = 4, init = ["$me * 3 + 1", "50 - $me * 7", "$me % 5", "($me * 13) % 11 - 4"] }
+w = "$me + 100"
+"#;
+
+fn var_init(pe: i64) -> [u64; 4] {
+    [pe * 3 + 1, 50 - pe * 7, pe % 5, (pe * 13) % 11 - 4].map(|x| x as u64)
+}
+
+fn var_program(npes: usize, ops: &str, clock: f64) -> Program {
+    let text = format!("[variables]\n{VAR_INIT}\n[[pe]]\npes = \"all\"\nops = [{ops}]\n");
+    Program::parse(&text, npes, clock, &[]).expect("program")
+}
+
+#[test]
+fn reductions_of_variables_write_the_exact_result_into_every_copy() {
+    let p = params("[4, 3, 2]", "");
+    let npes = p.pes();
+    for op in [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max, ReduceOp::Xor] {
+        let prog = var_program(npes, &format!("\"hallreduce v {}\"", op.name()), p.clock_hz);
+        let want: Vec<u64> = (0..4)
+            .map(|j| {
+                (0..npes as i64)
+                    .map(|pe| var_init(pe)[j])
+                    .reduce(|a, b| op.apply(a, b))
+                    .unwrap()
+            })
+            .collect();
+        let serial = run(&p, &prog);
+        for pe in 0..npes {
+            // `v` holds the reduction; `w` (declared after it) is untouched.
+            assert_eq!(
+                serial.variables[pe][..4],
+                want[..],
+                "{}: PE {pe}",
+                op.name()
+            );
+            assert_eq!(serial.variables[pe][4], pe as u64 + 100);
+            assert_eq!(result(&serial, pe as u32, 0), want);
+        }
+        let o = run_with(&p, &prog, 3).expect("parallel run");
+        assert_eq!(o.variables, serial.variables, "{}: 3 partitions", op.name());
+        assert_eq!(o.end_cycle, serial.end_cycle, "{}: 3 partitions", op.name());
+    }
+}
+
+#[test]
+fn a_reduction_of_a_variable_to_one_pe_changes_only_its_copy() {
+    let p = params("[4, 3, 2]", "");
+    let npes = p.pes();
+    let prog = var_program(npes, "\"hreduce 2 v max\"", p.clock_hz);
+    let o = run(&p, &prog);
+    let max: Vec<u64> = (0..4)
+        .map(|j| {
+            (0..npes as i64)
+                .map(|pe| var_init(pe)[j] as i64)
+                .max()
+                .unwrap() as u64
+        })
+        .collect();
+    for pe in 0..npes {
+        let want = if pe == 2 {
+            max.clone()
+        } else {
+            var_init(pe as i64).to_vec()
+        };
+        assert_eq!(o.variables[pe][..4], want[..], "PE {pe}");
+    }
+    assert_eq!(o.variables, run_with(&p, &prog, 3).unwrap().variables);
+}
+
+#[test]
+fn a_started_reduction_of_a_variable_lands_when_it_completes() {
+    let p = params("[4, 3, 2]", "");
+    let npes = p.pes();
+    let sum0: i64 = (0..npes as i64).map(|pe| pe * 3 + 1).sum();
+    // Right after `hstart` the copy is unchanged; long after, it holds the sum, before
+    // the PE waits. A value written after it landed stays: `hwait` writes nothing.
+    let ops = format!(
+        "\"hstart hallreduce v sum\", \"if @v[0] == $me * 3 + 1 {{\", \"mark before\", \"}}\", \"compute 5000\", \"if @v[0] == {sum0} {{\", \"mark landed\", \"}}\", \"set $me v[1] 77\", \"hwait\""
+    );
+    let prog = var_program(npes, &ops, p.clock_hz);
+    let o = run(&p, &prog);
+    for pe in 0..npes as u32 {
+        let marks: Vec<u16> = o.marks.iter().filter(|m| m.0 == pe).map(|m| m.1).collect();
+        assert_eq!(marks, vec![0, 1], "PE {pe}: marks before and landed");
+        let v = &o.variables[pe as usize];
+        assert_eq!((v[0], v[1]), (sum0 as u64, 77), "PE {pe}");
+    }
+    assert_eq!(o.variables, run_with(&p, &prog, 3).unwrap().variables);
+}
+
+#[test]
+fn a_reduction_of_an_unknown_variable_is_named() {
+    let text = "[variables]\nv = 0\n[[pe]]\npes = \"all\"\nops = [\"hallreduce w sum\"]\n";
+    let e = Program::parse(text, 4, 1e9, &[]).unwrap_err().to_string();
+    assert!(
+        e.contains("unknown variable `w`") && e.contains("hallreduce w sum"),
+        "{e}"
+    );
+}
+
+/// `torsim collectives` measures every benchmark at every node count that fits each
+/// config, writes the documented CSV columns and JSON keys and both plots, and the
+/// tree barrier beats the software one.
+#[test]
+fn the_collectives_command_writes_its_table_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c.json");
+    let r = std::process::Command::new(env!("CARGO_BIN_EXE_torsim"))
+        .args([
+            "collectives",
+            "configs/asic-3d.toml",
+            "configs/asic-4d.toml",
+            "--nodes",
+            "8,64",
+            "--sizes",
+            "8,512",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--out-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    // 8 nodes cannot span 4 dimensions: that point is skipped with a note.
+    assert!(String::from_utf8_lossy(&r.stderr).contains("cannot form a 4D torus"));
+    let csv = std::fs::read_to_string(dir.path().join("c.csv")).unwrap();
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |k: &str| head.iter().position(|h| *h == k).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let keys: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[col("config")].to_string(),
+                r[col("nodes")].to_string(),
+                r[col("benchmark")].to_string(),
+                r[col("bytes")].to_string(),
+            )
+        })
+        .collect();
+    let mut want = Vec::new();
+    for (c, nodes) in [("asic-3d", &["8", "64"][..]), ("asic-4d", &["64"][..])] {
+        for n in nodes {
+            for (b, bytes) in [
+                ("barrier-software", "0"),
+                ("barrier-hardware", "0"),
+                ("allreduce-hardware", "8"),
+                ("allreduce-hardware", "512"),
+            ] {
+                want.push((c.into(), n.to_string(), b.into(), bytes.into()));
+            }
+        }
+    }
+    assert_eq!(keys, want);
+    let latency = |c: &str, n: &str, b: &str, bytes: &str| -> u64 {
+        let r = rows
+            .iter()
+            .find(|r| {
+                r[col("config")] == c
+                    && r[col("nodes")] == n
+                    && r[col("benchmark")] == b
+                    && r[col("bytes")] == bytes
+            })
+            .unwrap();
+        r[col("latency_cycles")].parse().unwrap()
+    };
+    for c in ["asic-3d", "asic-4d"] {
+        let (sw, hw) = (
+            latency(c, "64", "barrier-software", "0"),
+            latency(c, "64", "barrier-hardware", "0"),
+        );
+        assert!(
+            hw > 0 && hw < sw,
+            "{c}: hbarrier {hw} vs barrier {sw} cycles"
+        );
+        assert!(
+            latency(c, "64", "allreduce-hardware", "512")
+                > latency(c, "64", "allreduce-hardware", "8")
+        );
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let pts = v["points"].as_array().unwrap();
+    assert_eq!(pts.len(), want.len());
+    for k in [
+        "config",
+        "dims",
+        "nodes",
+        "live_nodes",
+        "shape",
+        "tree_height",
+        "benchmark",
+        "bytes",
+        "latency_cycles",
+        "latency_seconds",
+    ] {
+        assert!(pts.iter().all(|p| !p[k].is_null()), "missing {k}");
+    }
+    assert_eq!(v["skipped_points"].as_array().unwrap().len(), 1);
+    assert_eq!(v["configs"].as_array().unwrap().len(), 2);
+    for f in ["c-barrier.svg", "c-allreduce.svg"] {
+        assert!(dir.path().join(f).exists(), "{f} not written");
+    }
 }

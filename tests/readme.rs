@@ -485,6 +485,8 @@ fn every_readme_command_runs_and_shows_what_the_readme_says() {
             "spmv"
         } else if cmd.contains("torsim sweep") {
             "sweep"
+        } else if cmd.contains("torsim collectives") {
+            "collectives"
         } else if v.get("program").is_some() {
             "run (program)"
         } else if v.get("traffic").is_some() {

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and the subcommands.
 
 mod bench;
+mod collectives;
 mod link_stats;
 mod par;
 mod plot;
@@ -123,6 +124,9 @@ enum Command {
     },
     /// SpMV exchanges (alltoall, allgather) over a range of node counts.
     Spmv(Box<spmv::SpmvArgs>),
+    /// Zero-load latency of software and hardware barriers and of hardware allreduces
+    /// over a range of node counts (CSV, JSON, SVG plots).
+    Collectives(collectives::CollectivesArgs),
     /// Draw a picture of a result file (`plot links RESULT.json`: a link-utilisation heatmap).
     Plot(plot::PlotArgs),
     /// Compare the model with measured (or planned) hardware figures.
@@ -546,6 +550,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             bench::run(args)
         }
         Command::Spmv(args) => spmv::run(*args),
+        Command::Collectives(args) => collectives::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Micro {
             name,

@@ -86,7 +86,9 @@ fn describe(c: &Collective) -> String {
     match c {
         Collective::Barrier => "hbarrier".into(),
         Collective::Broadcast { root, bytes } => format!("hbcast from PE {root} of {bytes} B"),
-        Collective::Reduce { root, op, words } => format!(
+        Collective::Reduce {
+            root, op, words, ..
+        } => format!(
             "{} {} of {} word(s){}",
             c.name(),
             op.name(),
@@ -619,6 +621,18 @@ impl CollectiveEngine {
         };
         self.retire(seq, sp);
         Some(out)
+    }
+
+    /// The result of reduction `seq` if it is in the PE's memory by cycle `t` (all of
+    /// it, for this PE), without the PE taking the collective.
+    pub fn landed(&self, seq: u64, t: u64) -> Option<&[u64]> {
+        let st = self.states.get(&seq)?;
+        let l = st.local.as_ref()?;
+        let ok = st.mismatch.is_none()
+            && st.done_at.is_some_and(|d| d <= t)
+            && matches!(l.coll.as_ref(), Collective::Reduce { .. })
+            && st.known == l.len;
+        ok.then_some(&st.results[..])
     }
 
     /// The next cycle the engine or its PE needs to run for (data from the host, a

@@ -116,10 +116,17 @@ pub enum Collective {
     /// Combines the `words` of every PE element by element with `op`; the result goes
     /// to every PE (`root: None`, an allreduce) or to PE `root` only. Every PE gives
     /// the same number of words.
+    ///
+    /// With `var`, the words are the PE's copy of that symmetric variable, read when
+    /// the PE starts the collective (`words` then only holds as many zeros, so the
+    /// count is known before the run), and the result is written back into the
+    /// variable when it lands in the PE's memory: a reduction of data the program
+    /// computed, rather than of constants.
     Reduce {
         root: Option<u32>,
         op: ReduceOp,
         words: Vec<u64>,
+        var: Option<VarId>,
     },
 }
 

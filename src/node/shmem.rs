@@ -43,7 +43,7 @@
 use super::atomic::AtomicKind;
 use super::collective::{CollectiveEngine, TreeSpec, is_tree_kind};
 use super::nic::{Nic, PacketDesc};
-use super::op::{AtomicOp, MAX_FLAGS, Op};
+use super::op::{AtomicOp, Collective, MAX_FLAGS, Op};
 use super::outgoing::{Outgoing, PacketShape};
 use super::pcie::PcieLink;
 use super::variables::{VarId, Variables};
@@ -255,6 +255,9 @@ pub struct ShmemPe {
     coll_wait: Option<(u64, u32)>,
     /// Results of collectives: (op index, element) -> value; the latest run of each op.
     values: BTreeMap<(u32, u32), u64>,
+    /// Started reductions of a variable whose result has already been written into it
+    /// (when it landed, before the PE waited for it), so `hwait` does not write again.
+    landed: Vec<u64>,
 }
 
 impl ShmemPe {
@@ -309,6 +312,7 @@ impl ShmemPe {
             started: VecDeque::new(),
             coll_wait: None,
             values: BTreeMap::new(),
+            landed: Vec::new(),
         }
     }
 
@@ -754,8 +758,23 @@ impl ShmemPe {
                             self.pc += 1;
                             continue;
                         };
-                        let (seq, host) =
-                            engine.post(t, coll.clone(), &self.spec, &mut self.pcie_down);
+                        // A reduction of a variable contributes the PE's copy as it
+                        // is now.
+                        let coll = match coll.as_ref() {
+                            Collective::Reduce {
+                                root,
+                                op,
+                                var: Some(v),
+                                ..
+                            } => Arc::new(Collective::Reduce {
+                                root: *root,
+                                op: *op,
+                                words: self.vars.words(*v).to_vec(),
+                                var: Some(*v),
+                            }),
+                            _ => coll.clone(),
+                        };
+                        let (seq, host) = engine.post(t, coll, &self.spec, &mut self.pcie_down);
                         self.busy_until = host;
                         if start {
                             self.started.push_back((seq, self.pc as u32));
@@ -847,6 +866,11 @@ impl ShmemPe {
         };
         match engine.take(seq, t, &self.spec) {
             Some(words) => {
+                if let Some(at) = self.landed.iter().position(|&s| s == seq) {
+                    self.landed.swap_remove(at);
+                } else {
+                    Self::write_result(&mut self.vars, &self.ops[pc as usize], &words);
+                }
                 for (i, w) in words.into_iter().enumerate() {
                     self.values.insert((pc, i as u32), w);
                 }
@@ -856,6 +880,41 @@ impl ShmemPe {
             None => {
                 self.wait = Wait::Collective;
                 false
+            }
+        }
+    }
+}
+
+impl ShmemPe {
+    /// Writes the result `words` of the reduction `op` into its variable, if it
+    /// reduces one and the result is for this PE (a reduction to another PE leaves no
+    /// words here).
+    fn write_result(vars: &mut Variables, op: &Op, words: &[u64]) {
+        if let Op::HCollective { coll, .. } = op
+            && let Collective::Reduce { var: Some(v), .. } = coll.as_ref()
+        {
+            let dst = vars.words_mut(*v);
+            if !words.is_empty() && dst.len() == words.len() {
+                dst.copy_from_slice(words);
+            }
+        }
+    }
+
+    /// Writes the results of started reductions of variables that have landed in the
+    /// PE's memory by cycle `t` into their variables: the adapter writes them when they
+    /// arrive, whether or not the PE waits for them yet.
+    fn land_started(&mut self, t: u64) {
+        let Some(engine) = &self.coll else { return };
+        for &(seq, pc) in &self.started {
+            let op = &self.ops[pc as usize];
+            let is_var = matches!(op, Op::HCollective { coll, .. }
+                if matches!(coll.as_ref(), Collective::Reduce { var: Some(_), .. }));
+            if !is_var || self.landed.contains(&seq) {
+                continue;
+            }
+            if let Some(words) = engine.landed(seq, t) {
+                Self::write_result(&mut self.vars, op, words);
+                self.landed.push(seq);
             }
         }
     }
@@ -895,6 +954,9 @@ impl Endpoint for ShmemPe {
         }
         if let Some(c) = &mut self.coll {
             c.advance(t, &self.spec, &mut self.nic);
+        }
+        if !self.started.is_empty() {
+            self.land_started(t);
         }
         if let Wait::Injected(n) = self.wait
             && self.nic.sent(CLASS_REQUEST) >= n

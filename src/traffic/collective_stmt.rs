@@ -6,6 +6,9 @@
 //!   their element-wise combination by `OP` (`sum`, `min`, `max`, `and`, `or`, `xor`);
 //!   `[W; N]` is `N` copies of `W`;
 //! - `hreduce ROOT OP [W, ...]`: the same, with the result for PE `ROOT` only;
+//! - `hallreduce VAR OP`, `hreduce ROOT VAR OP`: the same on the PE's copy of
+//!   symmetric variable `VAR` (all its words), the result written back into `VAR`
+//!   (on every PE, or on `ROOT`);
 //! - `hstart STATEMENT`: starts one of the above and goes on; `hwait` waits for the
 //!   oldest collective started and not waited for yet.
 //!
@@ -15,6 +18,7 @@
 
 use crate::core::limits::MAX_MESSAGE_BYTES;
 use crate::node::op::{Collective, MAX_REDUCE_WORDS, Op, ReduceOp};
+use crate::node::variables::{VarId, VarLayout};
 use std::sync::Arc;
 
 /// Evaluates one expression of a statement.
@@ -34,8 +38,15 @@ pub fn is_collective(word: &str) -> bool {
 pub const NAMES: &str = "hbarrier, hbcast, hallreduce, hreduce, hstart, hwait";
 
 /// Parses the statement `word rest`; `num` evaluates one expression, `npes` bounds
-/// the roots.
-pub fn parse(word: &str, rest: &str, npes: usize, num: Eval1, two: Eval2) -> Result<Op, String> {
+/// the roots, `vars` names the symmetric variables a reduction may work on.
+pub fn parse(
+    word: &str,
+    rest: &str,
+    npes: usize,
+    vars: &VarLayout,
+    num: Eval1,
+    two: Eval2,
+) -> Result<Op, String> {
     let root = |v: i64| -> Result<u32, String> {
         if v < 0 || v as u64 >= npes as u64 {
             Err(format!("root PE {v} does not exist ({npes} PEs)"))
@@ -51,7 +62,7 @@ pub fn parse(word: &str, rest: &str, npes: usize, num: Eval1, two: Eval2) -> Res
             if !is_collective(w) || matches!(w, "hstart" | "hwait") {
                 return Err("expected `hstart hbarrier`, `hstart hbcast ...`, `hstart hallreduce ...` or `hstart hreduce ...`".into());
             }
-            return match parse(w, r.trim(), npes, num, two)? {
+            return match parse(w, r.trim(), npes, vars, num, two)? {
                 Op::HCollective { coll, .. } => Ok(Op::HCollective { coll, start: true }),
                 other => Ok(other),
             };
@@ -72,13 +83,13 @@ pub fn parse(word: &str, rest: &str, npes: usize, num: Eval1, two: Eval2) -> Res
         }
         "hallreduce" | "hreduce" => {
             let usage = if word == "hallreduce" {
-                "expected `hallreduce OP [WORD, ...]`"
+                "expected `hallreduce OP [WORD, ...]` or `hallreduce VAR OP`"
             } else {
-                "expected `hreduce ROOT OP [WORD, ...]`"
+                "expected `hreduce ROOT OP [WORD, ...]` or `hreduce ROOT VAR OP`"
             };
-            let (head, list) = rest
-                .split_once('[')
-                .ok_or_else(|| format!("no word list; {usage}"))?;
+            let Some((head, list)) = rest.split_once('[') else {
+                return on_variable(word, rest, usage, npes, vars, num);
+            };
             let list = list
                 .trim()
                 .strip_suffix(']')
@@ -100,12 +111,77 @@ pub fn parse(word: &str, rest: &str, npes: usize, num: Eval1, two: Eval2) -> Res
                 root: r,
                 op,
                 words: words(list, num)?,
+                var: None,
             }
         }
         _ => return Err(format!("unknown collective `{word}`")),
     };
     Ok(Op::HCollective {
         coll: Arc::new(coll),
+        start: false,
+    })
+}
+
+/// `hallreduce VAR OP` or `hreduce ROOT VAR OP` (`rest` without the statement's
+/// word): a reduction of symmetric variable `VAR`.
+fn on_variable(
+    word: &str,
+    rest: &str,
+    usage: &str,
+    npes: usize,
+    vars: &VarLayout,
+    num: Eval1,
+) -> Result<Op, String> {
+    let (head, op) = rest
+        .trim()
+        .rsplit_once(char::is_whitespace)
+        .ok_or_else(|| format!("no word list or variable; {usage}"))?;
+    let (head, var) = match head.trim().rsplit_once(char::is_whitespace) {
+        Some((h, v)) => (Some(h.trim()), v),
+        None => (None, head.trim()),
+    };
+    let root = match (word, head) {
+        ("hallreduce", None) => None,
+        ("hreduce", Some(r)) => {
+            let v = num(r)?;
+            if v < 0 || v as u64 >= npes as u64 {
+                return Err(format!("root PE {v} does not exist ({npes} PEs)"));
+            }
+            Some(v as u32)
+        }
+        _ => return Err(usage.into()),
+    };
+    if ReduceOp::parse(op).is_none() && ReduceOp::parse(var).is_some() {
+        // `hallreduce sum 1`: words meant, without the brackets.
+        return Err(format!("no word list; {usage}"));
+    }
+    let op = ReduceOp::parse(op).ok_or_else(|| {
+        format!("`{op}` is not an operation (sum, min, max, and, or, xor); {usage}")
+    })?;
+    let id: VarId = vars.id(var).ok_or_else(|| {
+        let known: Vec<&str> = (0..vars.len()).map(|i| vars.name(i as VarId)).collect();
+        if known.is_empty() {
+            format!("unknown variable `{var}`: the program declares no [variables]; {usage}")
+        } else {
+            format!(
+                "unknown variable `{var}`; [variables] declares {}",
+                known.join(", ")
+            )
+        }
+    })?;
+    let n = vars.words(id);
+    if n > MAX_REDUCE_WORDS {
+        return Err(format!(
+            "variable `{var}` has {n} words; a reduction takes 1 ..= {MAX_REDUCE_WORDS}"
+        ));
+    }
+    Ok(Op::HCollective {
+        coll: Arc::new(Collective::Reduce {
+            root,
+            op,
+            words: vec![0; n],
+            var: Some(id),
+        }),
         start: false,
     })
 }
@@ -188,7 +264,10 @@ mod tests {
                 _ => Err("expected 2 values".to_string()),
             }
         };
-        parse(w, r.trim(), 4, &num, &two)
+        let mut vars = VarLayout::default();
+        vars.add("v", 3).unwrap();
+        vars.add("c", 1).unwrap();
+        parse(w, r.trim(), 4, &vars, &num, &two)
     }
 
     fn coll(op: Op) -> (Collective, bool) {
@@ -217,7 +296,8 @@ mod tests {
                 Collective::Reduce {
                     root: None,
                     op: ReduceOp::Max,
-                    words: vec![1, (-2i64) as u64, 3]
+                    words: vec![1, (-2i64) as u64, 3],
+                    var: None,
                 },
                 true
             )
@@ -227,10 +307,32 @@ mod tests {
             Collective::Reduce {
                 root: Some(3),
                 op: ReduceOp::Xor,
-                words: vec![7, 7, 7]
+                words: vec![7, 7, 7],
+                var: None,
             }
         );
         assert_eq!(p("hwait").unwrap(), Op::HWait);
+        assert_eq!(
+            coll(p("hstart hallreduce v min").unwrap()),
+            (
+                Collective::Reduce {
+                    root: None,
+                    op: ReduceOp::Min,
+                    words: vec![0; 3],
+                    var: Some(0)
+                },
+                true
+            )
+        );
+        assert_eq!(
+            coll(p("hreduce 2 c sum").unwrap()).0,
+            Collective::Reduce {
+                root: Some(2),
+                op: ReduceOp::Sum,
+                words: vec![0],
+                var: Some(1)
+            }
+        );
     }
 
     #[test]
@@ -253,6 +355,22 @@ mod tests {
                 .contains("expected 1")
         );
         assert!(p("hstart hwait").is_err());
+        let e = p("hallreduce w sum").unwrap_err();
+        assert!(
+            e.contains("unknown variable `w`") && e.contains("v, c"),
+            "{e}"
+        );
+        assert!(p("hreduce 9 v sum").unwrap_err().contains("root PE 9"));
+        assert!(
+            p("hallreduce 1 v sum")
+                .unwrap_err()
+                .contains("hallreduce VAR OP")
+        );
+        assert!(
+            p("hallreduce v avg")
+                .unwrap_err()
+                .contains("not an operation")
+        );
         assert!(p("hbarrier 3").is_err());
     }
 

@@ -660,7 +660,7 @@ fn compile(
                     let v = sc.exprs(e, 2, false)?;
                     Ok((v[0].as_const().unwrap_or(0), v[1].as_const().unwrap_or(0)))
                 };
-                super::collective_stmt::parse(w, rest, npes, &num, &two).map_err(err)?
+                super::collective_stmt::parse(w, rest, npes, sc.vars, &num, &two).map_err(err)?
             }
             _ => {
                 return Err(err(format!(
