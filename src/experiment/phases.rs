@@ -123,6 +123,17 @@ pub enum SimError {
     },
 }
 
+/// The first few PEs' waits, then how many more there are.
+fn list_waits(f: &mut fmt::Formatter<'_>, waits: &[String]) -> fmt::Result {
+    for w in waits.iter().take(4) {
+        write!(f, "; {w}")?;
+    }
+    if waits.len() > 4 {
+        write!(f, "; and {} more", waits.len() - 4)?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for SimError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -154,13 +165,7 @@ impl fmt::Display for SimError {
                     "the programs had not ended at cycle {cycle}, the limit simulation.max_program_cycles ({} PE(s) unfinished; a loop that never ends, such as a spin on a lock nobody releases?)",
                     waits.len()
                 )?;
-                for w in waits.iter().take(4) {
-                    write!(f, "; {w}")?;
-                }
-                if waits.len() > 4 {
-                    write!(f, "; and {} more", waits.len() - 4)?;
-                }
-                Ok(())
+                list_waits(f, waits)
             }
             SimError::Stalled { cycle, waits } => {
                 write!(
@@ -168,13 +173,7 @@ impl fmt::Display for SimError {
                     "the programs cannot go on: at cycle {cycle} nothing is in flight or scheduled, yet {} PE(s) have not finished",
                     waits.len()
                 )?;
-                for w in waits.iter().take(4) {
-                    write!(f, "; {w}")?;
-                }
-                if waits.len() > 4 {
-                    write!(f, "; and {} more", waits.len() - 4)?;
-                }
-                Ok(())
+                list_waits(f, waits)
             }
         }
     }

@@ -384,19 +384,7 @@ impl CollectiveEngine {
         match tree.parent(me) {
             Some(parent) => {
                 st.up_sent += 1;
-                let tag = NodeTag {
-                    kind,
-                    flag: i as u16,
-                    msg: seq as u32,
-                    size: value,
-                    arg: 0,
-                };
-                let payload: u16 = if (kind - KIND_TREE) / 8 == T_BARRIER {
-                    0
-                } else {
-                    8
-                };
-                let len = sp.shape(payload as u32).len;
+                let (tag, payload, len) = element_packet(kind, seq, i, value, sp);
                 self.send(at, parent, tree_i, seq, tag, payload, len, nic);
             }
             None => self.result(seq, i, value, at, sp, nic),
@@ -418,19 +406,7 @@ impl CollectiveEngine {
             Collective::Reduce { root: Some(r), .. } => Some(sp.node_of(*r) as usize),
             _ => None,
         };
-        let tag = NodeTag {
-            kind,
-            flag: i as u16,
-            msg: seq as u32,
-            size: value,
-            arg: 0,
-        };
-        let payload: u16 = if (kind - KIND_TREE) / 8 == T_BARRIER {
-            0
-        } else {
-            8
-        };
-        let plen = sp.shape(payload as u32).len;
+        let (tag, payload, plen) = element_packet(kind, seq, i, value, sp);
         match mine_to {
             None => {
                 for &(c, _) in tree.children(me) {
@@ -454,11 +430,7 @@ impl CollectiveEngine {
         st.results[i] = value;
         st.known += 1;
         if st.known == len {
-            let bytes = if (kind - KIND_TREE) / 8 == T_BARRIER {
-                0
-            } else {
-                8 * len as u64
-            };
+            let bytes = if is_barrier(kind) { 0 } else { 8 * len as u64 };
             st.done_at = Some(nic.write_to_host(at, bytes));
         }
     }
@@ -725,4 +697,23 @@ fn neighbours(tree: &Tree, n: usize) -> Vec<usize> {
     let mut v: Vec<usize> = tree.parent(n).into_iter().collect();
     v.extend(tree.children(n).iter().map(|&(c, _)| c as usize));
     v
+}
+
+/// Whether a tree packet kind belongs to a barrier (its packets carry no element).
+fn is_barrier(kind: u8) -> bool {
+    (kind - KIND_TREE) / 8 == T_BARRIER
+}
+
+/// The tag, payload bytes and flit count of the packet carrying element `i` (`value`)
+/// of collective `seq`: one 64-bit element, or nothing for a barrier.
+fn element_packet(kind: u8, seq: u64, i: usize, value: u64, sp: &ShmemSpec) -> (NodeTag, u16, u16) {
+    let tag = NodeTag {
+        kind,
+        flag: i as u16,
+        msg: seq as u32,
+        size: value,
+        arg: 0,
+    };
+    let payload: u16 = if is_barrier(kind) { 0 } else { 8 };
+    (tag, payload, sp.shape(u32::from(payload)).len)
 }
