@@ -100,8 +100,10 @@ pub trait RouterModel: Send {
         at: u64,
         flit: Flit,
     ) -> u64;
-    /// A credit for output `port`, VC `vc`, arriving at cycle `at`.
-    fn accept_credit(&mut self, port: usize, vc: usize, at: u64);
+    /// A credit for output `port`, VC `vc`, that has arrived: the engine calls this in
+    /// the credit's arrival cycle, before the router's update of that cycle (see
+    /// `super::credits`).
+    fn apply_credit(&mut self, sh: &Self::Shared, port: usize, vc: usize);
     /// Runs cycle `t`, pushing what it sends to `out`; returns whether it must run
     /// again in `t + 1`.
     fn step(

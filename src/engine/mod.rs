@@ -11,6 +11,7 @@
 
 pub mod comm;
 pub mod component;
+pub mod credits;
 pub mod due;
 #[cfg(feature = "mpi")]
 pub mod mpi_comm;

@@ -1,6 +1,7 @@
 //! One partition: a set of routers and endpoints advanced together by one thread.
 
 use super::component::{ComponentId, Kind, RouterModel};
+use super::credits::{Credit, CreditWheel};
 use super::wheel::Wheel;
 use super::{Endpoint, EndpointCtx};
 use crate::config::spec::NicSpec;
@@ -33,6 +34,8 @@ pub struct Partition<E: Endpoint, R: RouterModel> {
     /// Last cycle each component ran, by [`ComponentId::index`].
     last_run: Vec<u64>,
     wheel: Wheel,
+    /// Credits on their way to this partition's routers (see `super::credits`).
+    credits: CreditWheel,
     msgs: Vec<Msg>,
     /// Messages for other partitions, delivered when the window closes.
     pub outbox: Vec<Msg>,
@@ -70,6 +73,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
             }
         }
         Partition {
+            credits: CreditWheel::new(span.min(super::wheel::MAX_BUCKETS)),
             last_run: vec![u64::MAX; ComponentId::slots(nodes.len())],
             due_order: super::due::DueOrder::new(ComponentId::slots(nodes.len())),
             nodes,
@@ -109,7 +113,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
                 self.wheel.schedule(wake, ComponentId::router(l));
             }
             Msg::Credit { at, port, vc, .. } => {
-                self.routers[li].accept_credit(port as usize, vc as usize, at)
+                self.credits.push(at, Credit { local: l, port, vc })
             }
             Msg::Eject {
                 at, port, vc, flit, ..
@@ -155,6 +159,10 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
                     }
                 }
             }
+            let routers = &mut self.routers;
+            self.credits.apply_through(t, |c| {
+                routers[c.local as usize].apply_credit(&sh.router, c.port as usize, c.vc as usize)
+            });
             self.due.clear();
             self.wheel.take_due(&mut self.due);
             // In memory order (see `super::due`): on large networks the router state no longer fits in
@@ -194,6 +202,12 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
             }
             self.wheel.advance_to(t + 1);
         }
+        // Credits due inside the window are applied now, so a report on the routers'
+        // state (a deadlock, the end of a run) sees them.
+        let routers = &mut self.routers;
+        self.credits.apply_through(end.saturating_sub(1), |c| {
+            routers[c.local as usize].apply_credit(&sh.router, c.port as usize, c.vc as usize)
+        });
         R::record_counters(&self.scratch, &mut self.stats);
     }
 

@@ -50,8 +50,8 @@ impl RouterModel for Router {
     }
 
     #[inline]
-    fn accept_credit(&mut self, port: usize, vc: usize, at: u64) {
-        Router::accept_credit(self, port, vc, at)
+    fn apply_credit(&mut self, sh: &RouterShared, port: usize, vc: usize) {
+        Router::apply_credit(self, &sh.spec, port, vc)
     }
 
     #[inline]

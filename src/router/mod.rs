@@ -167,8 +167,6 @@ pub struct Router {
     ports: Vec<OutPort>,
     in_rr: Vec<u16>,
     occupied: VcSet,
-    /// Output ports with credits in their queue (bit per port).
-    credit_ports: u64,
     /// Flits sent out of each network port (the load of each link direction).
     link_flits: Vec<u64>,
     /// The routing candidates of each input VC's head (beside `inputs`, so the fields
@@ -204,7 +202,6 @@ impl Router {
             ports,
             in_rr: vec![u16::MAX; spec.p_in],
             occupied: VcSet::default(),
-            credit_ports: 0,
             link_flits: vec![0; spec.np],
             routes: vec![Route::default(); spec.p_in * spec.vcs],
             rng: Xoshiro256PlusPlus::seed_from_u64(
@@ -276,11 +273,12 @@ impl Router {
         wake
     }
 
-    /// A credit arrives (at cycle `at`) for an output VC.
+    /// A credit for an output VC has arrived (the engine calls this in its arrival
+    /// cycle, before this router's update).
     #[inline]
-    pub fn accept_credit(&mut self, port: usize, vc: usize, at: u64) {
-        self.ports[port].credit_q.push_back((at, vc as u16));
-        self.credit_ports |= 1 << port;
+    pub fn apply_credit(&mut self, spec: &RouterSpec, port: usize, vc: usize) {
+        self.outputs[port * spec.vcs + vc]
+            .return_credit(spec.bubble_slots.is_some() && port < spec.np)
     }
 
     /// One cycle of work. Returns whether the router must run again next cycle (a flit
@@ -296,8 +294,7 @@ impl Router {
     ) -> bool {
         let v = spec.vcs;
         let node = self.node as usize;
-        // 1. Credits that have arrived (only ports with credits on their way).
-        self.take_credits(t, spec);
+        // 1. Credits that have arrived were applied by the engine before this update.
         // The common case below saturation: one VC has a flit here. It needs no
         // request lists and no arbitration (see `lone_vc`).
         if self.chan.is_none() && self.trace.is_none() {

@@ -1,6 +1,6 @@
 //! The output side of the router: per output VC, the credits of the downstream buffer,
 //! its owner and (under bubble flow control) the packet slots taken downstream; per
-//! output port, the credits on their way back, the switch arbiter's pointer and the
+//! output port, the switch arbiter's pointer and the
 //! token bucket of a link slower than one flit per cycle.
 //!
 //! Kept apart from the input side because it is what VC allocation reads (free VC,
@@ -68,8 +68,6 @@ impl OutputVc {
 
 #[derive(Clone, Debug, Default)]
 pub(super) struct OutPort {
-    /// Credits on their way back: (arrival cycle, output VC).
-    pub(super) credit_q: VecDeque<(u64, u16)>,
     /// Switch allocation's round-robin pointer for this output.
     pub(super) rr: u16,
     pub(super) tokens: u64,

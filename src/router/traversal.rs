@@ -12,29 +12,6 @@ use crate::core::message::Msg;
 use crate::routing::Routing;
 
 impl Router {
-    /// Credits that have arrived by cycle `t` (only ports with credits on their way).
-    #[inline]
-    pub(super) fn take_credits(&mut self, t: u64, spec: &RouterSpec) {
-        let v = spec.vcs;
-        let mut pending = self.credit_ports;
-        while pending != 0 {
-            let p = pending.trailing_zeros() as usize;
-            pending &= pending - 1;
-            let port = &mut self.ports[p];
-            while let Some(&(at, vc)) = port.credit_q.front() {
-                if at > t {
-                    break;
-                }
-                port.credit_q.pop_front();
-                self.outputs[p * v + vc as usize]
-                    .return_credit(spec.bubble_slots.is_some() && p < spec.np);
-            }
-            if port.credit_q.is_empty() {
-                self.credit_ports &= !(1 << p);
-            }
-        }
-    }
-
     /// Input VC `i`, granted output port `op` in cycle `t`, sends its front flit.
     /// Returns whether a flit that has arrived is still at the VC's front.
     #[inline]
