@@ -1,6 +1,7 @@
-//! The input side of the router: one [`InputVc`] per (input port, VC), holding the
-//! buffered flits and where the packet at the front is in the pipeline ([`Stage`]),
-//! and the [`VcSet`] of VCs holding flits, so a router update visits only those.
+//! The input side of the router: one [`InputVc`] per (input port, VC), holding where
+//! the packet at the front is in the pipeline ([`Stage`]) and a ring of buffered flits
+//! in the router's [`FlitStore`], and the [`VcSet`] of VCs holding flits, so a router
+//! update visits only those.
 //!
 //! The operations here are the ones that touch a single input VC: accepting a flit,
 //! routing the head at the front, popping the front flit. Everything that arbitrates
@@ -9,7 +10,6 @@
 use crate::core::flit::Flit;
 use crate::core::limits::MAX_INPUT_VCS;
 use crate::routing::{Route, Routing};
-use std::collections::VecDeque;
 
 /// Set of non-empty input VCs, so a router update visits only VCs holding flits.
 #[derive(Clone, Copy, Debug, Default)]
@@ -53,12 +53,64 @@ pub(super) enum Stage {
     Active,
 }
 
+/// One buffer slot: a flit on a cache line of its own, so writing a head into a
+/// neighbour's buffer and reading it back later touch one line each, not two.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(64))]
+struct Slot(Flit);
+
+/// The buffers of every input VC of a router in one allocation: VC `i` owns the ring
+/// of `cap` slots from `i * cap`, and the flits' arrival cycles sit in a parallel
+/// array (a VC's arrival cycles share a line, and the per-cycle pass reads them far
+/// more often than the flits). One allocation per router instead of one per VC keeps
+/// a router's buffers together and saves the queue bookkeeping of a general deque.
+///
+/// Only heads are written to their slots. A body flit repeats its head in every field
+/// but `index` (the adapter makes them so, and every router treats the flits of a
+/// packet alike), and the flits of a VC arrive in packet order, so a body flit is
+/// rebuilt from a copy of its head when it leaves. Under load, flits wait long
+/// enough in the buffers for their lines to leave the caches: not storing body flits
+/// saves two cache misses per body flit and hop. Debug builds store every flit and
+/// check each rebuilt one against it.
+#[derive(Clone, Debug)]
+pub(super) struct FlitStore {
+    slots: Vec<Slot>,
+    at: Vec<u64>,
+    /// Per VC, the head of the packet whose body flits are at its front.
+    hdrs: Vec<Slot>,
+    cap: u32,
+}
+
+impl FlitStore {
+    /// Buffers of `cap` flits for `vcs` input VCs.
+    pub(super) fn new(vcs: usize, cap: usize) -> FlitStore {
+        FlitStore {
+            slots: vec![Slot::default(); vcs * cap],
+            at: vec![0; vcs * cap],
+            hdrs: vec![Slot::default(); vcs],
+            cap: cap as u32,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(super) struct InputVc {
-    /// Buffered flits with their arrival cycles.
-    pub(super) buf: VecDeque<(u64, Flit)>,
+    /// The VC's ring in the router's [`FlitStore`]: first slot, front position and
+    /// flits held.
+    base: u32,
+    head: u32,
+    count: u32,
     /// Arrival cycle of the front flit (`u64::MAX` when empty).
     pub(super) front_at: u64,
+    /// Length of the front flit's packet, cached like `front_at`: VC allocation needs
+    /// it every cycle a head waits, and the buffer's line is usually cold by then.
+    pub(super) front_len: u16,
+    /// Position in its packet of the front flit (of the next flit to arrive when
+    /// empty): 0 for a head, whose slot holds it; a body flit is rebuilt from the
+    /// VC's head copy in the store (see [`FlitStore`]).
+    front_index: u16,
+    /// This VC's number in the router (its head copy in the store).
+    id: u16,
     pub(super) stage: Stage,
     pub(super) ready: u64,
     pub(super) out: u16,
@@ -75,11 +127,17 @@ pub(super) struct InputVc {
 }
 
 impl InputVc {
-    /// An empty, idle VC of `buffer` flits.
-    pub(super) fn new(buffer: usize) -> InputVc {
+    /// The empty, idle VC number `i` of a router whose store holds `buffer` flits per
+    /// VC.
+    pub(super) fn new(i: usize, buffer: usize) -> InputVc {
         InputVc {
-            buf: VecDeque::with_capacity(buffer),
+            base: (i * buffer) as u32,
+            head: 0,
+            count: 0,
             front_at: u64::MAX,
+            front_len: 0,
+            front_index: 0,
+            id: i as u16,
             stage: Stage::Idle,
             ready: 0,
             out: 0,
@@ -91,22 +149,71 @@ impl InputVc {
         }
     }
 
+    /// Flits held (arrived or still on the link).
+    #[inline]
+    pub(super) fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Store index of the `k`-th flit from the front.
+    #[inline]
+    fn slot(&self, s: &FlitStore, k: u32) -> usize {
+        let mut p = self.head + k;
+        if p >= s.cap {
+            p -= s.cap;
+        }
+        (self.base + p) as usize
+    }
+
+    /// The flit at the front and its arrival cycle, if any.
+    #[inline]
+    pub(super) fn peek(&self, s: &FlitStore) -> Option<(u64, Flit)> {
+        (self.count > 0).then(|| (s.at[self.slot(s, 0)], self.front(s)))
+    }
+
     /// The flit at the front (the VC must hold one).
     #[inline]
-    pub(super) fn front(&self) -> &Flit {
-        &self.buf.front().expect("occupied VCs hold flits").1
+    pub(super) fn front(&self, s: &FlitStore) -> Flit {
+        debug_assert!(self.count > 0, "occupied VCs hold flits");
+        let j = self.slot(s, 0);
+        if self.front_index == 0 {
+            s.slots[j].0
+        } else {
+            let f = Flit {
+                index: self.front_index,
+                ..s.hdrs[self.id as usize].0
+            };
+            debug_assert_eq!(f, s.slots[j].0, "a body flit differs from its head");
+            f
+        }
+    }
+
+    /// Flits that have arrived by cycle `t` (flits are delivered ahead of their
+    /// arrival cycle).
+    pub(super) fn held(&self, s: &FlitStore, t: u64) -> usize {
+        (0..self.count)
+            .take_while(|&k| s.at[self.slot(s, k)] <= t)
+            .count()
     }
 
     /// Stores a flit arriving in cycle `at`. Returns whether it is a head arriving at
     /// an idle, empty VC, which the caller routes at once.
     #[inline(always)]
-    pub(super) fn accept(&mut self, at: u64, flit: Flit) -> bool {
-        let empty = self.buf.is_empty();
+    pub(super) fn accept(&mut self, s: &mut FlitStore, at: u64, flit: Flit) -> bool {
+        debug_assert!(self.count < s.cap, "credit protocol violated");
+        let empty = self.count == 0;
         let fresh = empty && self.stage == Stage::Idle;
         if empty {
             self.front_at = at;
+            self.front_len = flit.len;
+            debug_assert_eq!(self.front_index, flit.index, "flits out of packet order");
         }
-        self.buf.push_back((at, flit));
+        let j = self.slot(s, self.count);
+        if flit.index == 0 || cfg!(debug_assertions) {
+            s.slots[j] = Slot(flit);
+        }
+        s.at[j] = at;
+        self.count += 1;
         fresh
     }
 
@@ -131,9 +238,28 @@ impl InputVc {
 
     /// Removes the front flit (the VC must hold one) and caches the next one's arrival.
     #[inline]
-    pub(super) fn pop(&mut self) -> Flit {
-        let (_, f) = self.buf.pop_front().expect("a granted VC holds a flit");
-        self.front_at = self.buf.front().map_or(u64::MAX, |x| x.0);
+    pub(super) fn pop(&mut self, s: &mut FlitStore) -> Flit {
+        let f = self.front(s);
+        if f.index == 0 && !f.is_tail() {
+            s.hdrs[self.id as usize] = Slot(f);
+        }
+        self.head += 1;
+        if self.head == s.cap {
+            self.head = 0;
+        }
+        self.count -= 1;
+        self.front_index = if f.is_tail() { 0 } else { f.index + 1 };
+        if self.count > 0 {
+            let j = self.slot(s, 0);
+            self.front_at = s.at[j];
+            self.front_len = if self.front_index == 0 {
+                s.slots[j].0.len
+            } else {
+                f.len
+            };
+        } else {
+            self.front_at = u64::MAX;
+        }
         f
     }
 }
@@ -179,20 +305,64 @@ mod tests {
 
     #[test]
     fn accept_and_pop_track_the_front() {
-        let mut ivc = InputVc::new(4);
-        assert!(ivc.accept(5, flit(0, 2)), "a head at an idle empty VC");
+        let mut s = FlitStore::new(2, 4);
+        let mut ivc = InputVc::new(1, 4);
+        assert!(
+            ivc.accept(&mut s, 5, flit(0, 2)),
+            "a head at an idle empty VC"
+        );
         assert_eq!(ivc.front_at, 5);
         ivc.stage = Stage::WaitVc;
-        assert!(!ivc.accept(7, flit(1, 2)), "a body flit behind it");
+        assert!(!ivc.accept(&mut s, 7, flit(1, 2)), "a body flit behind it");
         assert_eq!(ivc.front_at, 5);
-        assert_eq!(ivc.pop().index, 0);
+        assert_eq!(ivc.held(&s, 6), 1);
+        assert_eq!(ivc.pop(&mut s).index, 0);
         assert_eq!(ivc.front_at, 7);
-        assert_eq!(ivc.front().index, 1);
-        assert_eq!(ivc.pop().index, 1);
+        assert_eq!(ivc.front(&s).index, 1);
+        assert_eq!(ivc.front_len, 2);
+        assert_eq!(ivc.pop(&mut s).index, 1);
         assert_eq!(ivc.front_at, u64::MAX);
         // Empty but still busy with its packet (not idle): the caller does not route.
-        assert!(!ivc.accept(9, flit(0, 1)));
+        assert!(!ivc.accept(&mut s, 9, flit(0, 1)));
         ivc.stage = Stage::Idle;
-        assert!(!ivc.accept(9, flit(0, 1)), "not empty");
+        assert!(!ivc.accept(&mut s, 9, flit(0, 1)), "not empty");
+    }
+
+    #[test]
+    fn rings_wrap_and_stay_in_their_own_slots() {
+        let mut s = FlitStore::new(2, 3);
+        let mut a = InputVc::new(0, 3);
+        let mut b = InputVc::new(1, 3);
+        for k in 0..10u16 {
+            a.accept(&mut s, u64::from(k), flit(k, 100));
+            b.accept(
+                &mut s,
+                u64::from(k),
+                Flit {
+                    dest: 7,
+                    ..flit(k, 100)
+                },
+            );
+            if a.len() == 3 {
+                assert_eq!(
+                    a.peek(&s).map(|x| (x.0, x.1.index)),
+                    Some((u64::from(k) - 2, k - 2))
+                );
+                assert_eq!(a.pop(&mut s).index, k - 2);
+                assert_eq!(
+                    b.pop(&mut s),
+                    Flit {
+                        dest: 7,
+                        ..flit(k - 2, 100)
+                    }
+                );
+            }
+        }
+        assert_eq!((a.len(), b.len()), (2, 2));
+        assert_eq!(a.front(&s).index, 8);
+        assert_eq!(b.front(&s).index, 8);
+        a.pop(&mut s);
+        a.pop(&mut s);
+        assert_eq!(a.peek(&s), None);
     }
 }

@@ -57,7 +57,7 @@ impl Router {
         let ivc = &mut self.inputs[i];
         if ivc.stage != Stage::Active {
             if ivc.stage == Stage::Idle {
-                let head = *ivc.front();
+                let head = ivc.front(&self.store);
                 debug_assert!(head.is_head(), "body flit at the front of an idle VC");
                 let ready = t + spec.va_ready;
                 let node = self.node as usize;
@@ -67,8 +67,17 @@ impl Router {
                 return true;
             }
             let node = self.node as usize;
-            vc_alloc::check_timeout(spec, t, ivc, &mut self.routes[i], routing, node, cnt);
-            let need = vc_alloc::credits_needed(spec, ivc.front().len);
+            vc_alloc::check_timeout(
+                spec,
+                t,
+                ivc,
+                &self.store,
+                &mut self.routes[i],
+                routing,
+                node,
+                cnt,
+            );
+            let need = vc_alloc::credits_needed(spec, ivc.front_len);
             let choice =
                 vc_alloc::choose(spec, &self.outputs, &self.routes[i], need, &mut self.rng);
             ivc.pick = choice.map_or(0, |c| c.1);

@@ -49,7 +49,7 @@ use crate::routing::{Route, Routing};
 use crate::topology::Torus;
 use arbiter::Request;
 use channel_counters::ChannelCounters;
-use input_unit::{InputVc, Stage, VcSet};
+use input_unit::{FlitStore, InputVc, Stage, VcSet};
 use lone_vc::Lone;
 use output_unit::{NONE, OutPort, OutputVc};
 use packet_trace::PacketTrace;
@@ -163,6 +163,8 @@ pub use crate::stats::RouterCounters;
 pub struct Router {
     node: u32,
     inputs: Vec<InputVc>,
+    /// The flits buffered in `inputs`.
+    store: FlitStore,
     outputs: Vec<OutputVc>,
     ports: Vec<OutPort>,
     in_rr: Vec<u16>,
@@ -183,7 +185,7 @@ impl Router {
     pub fn new(node: usize, spec: &RouterSpec) -> Router {
         let v = spec.vcs;
         let inputs = (0..spec.p_in * v)
-            .map(|_| InputVc::new(spec.buffer))
+            .map(|i| InputVc::new(i, spec.buffer))
             .collect();
         let outputs = (0..spec.p_out * v)
             .map(|i| {
@@ -198,6 +200,7 @@ impl Router {
         Router {
             node: node as u32,
             inputs,
+            store: FlitStore::new(spec.p_in * v, spec.buffer),
             outputs,
             ports,
             in_rr: vec![u16::MAX; spec.p_in],
@@ -253,8 +256,7 @@ impl Router {
     ) -> u64 {
         let i = port * spec.vcs + vc;
         let ivc = &mut self.inputs[i];
-        debug_assert!(ivc.buf.len() < spec.buffer, "credit protocol violated");
-        let wake = if ivc.accept(at, flit) {
+        let wake = if ivc.accept(&mut self.store, at, flit) {
             debug_assert!(flit.is_head(), "body flit at the front of an idle VC");
             let ready = at + spec.va_ready;
             ivc.route_head(
@@ -322,7 +324,7 @@ impl Router {
             let req = Request {
                 idx: i as u16,
                 age: if oldest_first {
-                    let f = ivc.front();
+                    let f = ivc.front(&self.store);
                     (f.created, f.packet)
                 } else {
                     (0, 0)
@@ -346,7 +348,7 @@ impl Router {
                     return;
                 }
                 Stage::Idle => {
-                    let head = *ivc.front();
+                    let head = ivc.front(&self.store);
                     debug_assert!(head.is_head(), "body flit at the front of an idle VC");
                     let ready = t + spec.va_ready;
                     ivc.route_head(&mut self.routes[i], routing, node, i / v, &head, ready);
@@ -356,8 +358,17 @@ impl Router {
             if ivc.ready > t {
                 return;
             }
-            vc_alloc::check_timeout(spec, t, ivc, &mut self.routes[i], routing, node, cnt);
-            let need = vc_alloc::credits_needed(spec, ivc.front().len);
+            vc_alloc::check_timeout(
+                spec,
+                t,
+                ivc,
+                &self.store,
+                &mut self.routes[i],
+                routing,
+                node,
+                cnt,
+            );
+            let need = vc_alloc::credits_needed(spec, ivc.front_len);
             // The usable output VC of the candidate the selection policy prefers;
             // escape candidates are taken only when no other is usable.
             let choice =
@@ -383,7 +394,7 @@ impl Router {
             for k in 0..sc.won.len() {
                 let i = sc.won[k].0 as usize;
                 if self.switch_ready(spec, i, t) {
-                    let f = self.inputs[i].front();
+                    let f = self.inputs[i].front(&self.store);
                     sc.sa.push((
                         (i / v) as u16,
                         self.inputs[i].out,
@@ -425,7 +436,7 @@ impl Router {
         let v = spec.vcs;
         let mut lines = Vec::new();
         for (i, ivc) in self.inputs.iter().enumerate() {
-            let Some(&(_, f)) = ivc.buf.front() else {
+            let Some((_, f)) = ivc.peek(&self.store) else {
                 continue;
             };
             let wants = match ivc.stage {
@@ -465,7 +476,7 @@ impl Router {
                 torus.describe_node(self.node as usize),
                 torus.port_name(i / v, injectors, true),
                 i % v,
-                ivc.buf.len(),
+                ivc.len(),
                 f.src(),
                 f.seq(),
                 torus.describe_node(f.dest as usize),

@@ -105,8 +105,7 @@ impl Router {
                 sc.tmp.clear();
                 while e < won.len() && won[e].0 / v == port {
                     let f = self.inputs[won[e].0 as usize]
-                        .buf
-                        .front()
+                        .peek(&self.store)
                         .map(|x| x.1)
                         .unwrap_or_default();
                     sc.tmp.push(Request {

@@ -31,10 +31,10 @@ impl Router {
         let ivc = &mut self.inputs[i];
         if let Some(c) = &mut self.chan {
             // Flits delivered ahead of their arrival cycle are not yet there.
-            let held = ivc.buf.iter().take_while(|x| x.0 <= t).count();
+            let held = ivc.held(&self.store, t);
             c.sent(i, held, op, spec.np, ivc.front_at, ivc.ready, t);
         }
-        let mut f = ivc.pop();
+        let mut f = ivc.pop(&mut self.store);
         if let Some(tr) = &mut self.trace {
             tr.sent(i, &f, t);
         }
@@ -53,7 +53,7 @@ impl Router {
             // computation is stateless, so it overlaps the previous packet's last
             // switch cycle instead of leaving a bubble between packets. Without
             // overlap the VC stays idle this cycle and routes the head next cycle.
-            if let Some(&(at, next)) = ivc.buf.front()
+            if let Some((at, next)) = ivc.peek(&self.store)
                 && at <= t
                 && spec.overlap_route_computation
             {

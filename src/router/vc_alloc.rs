@@ -13,7 +13,7 @@
 //! random stream, so they sit together and are tested apart from the pipeline.
 
 use super::arbiter::pick;
-use super::input_unit::{InputVc, Stage};
+use super::input_unit::{FlitStore, InputVc, Stage};
 use super::output_unit::{NONE, OutputVc};
 use super::{Router, RouterCounters, RouterSpec, Scratch};
 use crate::config::schema::{FlowControl, Selection, TimeoutAction};
@@ -183,10 +183,12 @@ pub(super) fn choose(
 /// per router: it then keeps only its escape candidates, or moves up to the next
 /// virtual subnetwork, by `router.timeout_action`.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn check_timeout(
     spec: &RouterSpec,
     t: u64,
     ivc: &mut InputVc,
+    store: &FlitStore,
     route: &mut Route,
     routing: &Routing,
     node: usize,
@@ -198,7 +200,7 @@ pub(super) fn check_timeout(
     {
         ivc.timed_out = true;
         cnt.timeouts += 1;
-        let head = *ivc.front();
+        let head = ivc.front(store);
         match spec.timeout_action {
             TimeoutAction::Escape => {
                 let s = route.as_slice();
@@ -287,7 +289,7 @@ impl Router {
                 v,
                 w,
                 o as usize,
-                ivc.front(),
+                &ivc.front(&self.store),
                 ivc.front_at,
                 ivc.ready,
                 t,
@@ -295,7 +297,7 @@ impl Router {
             );
         }
         if spec.bubble_slots.is_some() && (o as usize / v) < spec.np {
-            ovc.take_slot(self.inputs[w].front().len);
+            ovc.take_slot(self.inputs[w].front_len);
         }
         let ivc = &mut self.inputs[w];
         let c = self.routes[w].as_slice()[ivc.pick as usize];
@@ -489,17 +491,18 @@ mod tests {
         spec.timeout = Some(10);
         spec.timeout_action = TimeoutAction::Escape;
         let routing = super::super::tests::routing();
-        let mut ivc = InputVc::new(4);
-        ivc.accept(0, Flit::default());
+        let mut store = FlitStore::new(1, 4);
+        let mut ivc = InputVc::new(0, 4);
+        ivc.accept(&mut store, 0, Flit::default());
         ivc.ready = 5;
         let mut r = route(&[cand(0, 0, 1, kind::ADAPTIVE), cand(1, 0, 1, kind::ESCAPE)]);
         let mut cnt = RouterCounters::default();
-        check_timeout(&spec, 14, &mut ivc, &mut r, &routing, 0, &mut cnt);
+        check_timeout(&spec, 14, &mut ivc, &store, &mut r, &routing, 0, &mut cnt);
         assert_eq!((r.as_slice().len(), cnt.timeouts), (2, 0));
-        check_timeout(&spec, 15, &mut ivc, &mut r, &routing, 0, &mut cnt);
+        check_timeout(&spec, 15, &mut ivc, &store, &mut r, &routing, 0, &mut cnt);
         assert_eq!(r.as_slice(), &[cand(1, 0, 1, kind::ESCAPE)]);
         assert_eq!((cnt.timeouts, cnt.rerouted_packets), (1, 1));
-        check_timeout(&spec, 30, &mut ivc, &mut r, &routing, 0, &mut cnt);
+        check_timeout(&spec, 30, &mut ivc, &store, &mut r, &routing, 0, &mut cnt);
         assert_eq!(cnt.timeouts, 1, "fires once per router");
     }
 
@@ -510,7 +513,7 @@ mod tests {
         let mut sc = Scratch::default();
         let mut cnt = RouterCounters::default();
         for i in [3usize, 6, 9] {
-            router.inputs[i].accept(0, Flit::default());
+            router.inputs[i].accept(&mut router.store, 0, Flit::default());
             router.inputs[i].stage = Stage::WaitVc;
             router.routes[i] = route(&[cand(2, 1, 2, kind::ADAPTIVE)]);
         }
