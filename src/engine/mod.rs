@@ -13,6 +13,7 @@ pub mod comm;
 pub mod component;
 pub mod credits;
 pub mod due;
+pub mod inbox;
 #[cfg(feature = "mpi")]
 pub mod mpi_comm;
 pub mod partition;

@@ -2,6 +2,7 @@
 
 use super::component::{ComponentId, Kind, RouterModel};
 use super::credits::{Credit, CreditWheel};
+use super::inbox::Inbox;
 use super::wheel::Wheel;
 use super::{Endpoint, EndpointCtx};
 use crate::config::spec::NicSpec;
@@ -36,6 +37,10 @@ pub struct Partition<E: Endpoint, R: RouterModel> {
     wheel: Wheel,
     /// Credits on their way to this partition's routers (see `super::credits`).
     credits: CreditWheel,
+    /// Flits and adapter messages on their way here (see `super::inbox`).
+    inbox: Inbox,
+    /// The messages arriving in the current cycle.
+    arriving: Vec<Msg>,
     msgs: Vec<Msg>,
     /// Messages for other partitions, delivered when the window closes.
     pub outbox: Vec<Msg>,
@@ -74,6 +79,8 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
         }
         Partition {
             credits: CreditWheel::new(span.min(super::wheel::MAX_BUCKETS)),
+            inbox: Inbox::new(span.min(super::wheel::MAX_BUCKETS)),
+            arriving: Vec::new(),
             last_run: vec![u64::MAX; ComponentId::slots(nodes.len())],
             due_order: super::due::DueOrder::new(ComponentId::slots(nodes.len())),
             nodes,
@@ -96,11 +103,28 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
 
     /// The earliest cycle this partition has work, if any.
     pub fn next_event(&self) -> Option<u64> {
-        self.wheel.next_event()
+        match (self.wheel.next_event(), self.inbox.next_arrival(self.now())) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Delivers a message for a component of this partition.
-    pub fn deliver(&mut self, m: Msg, sh: &Shared<R>) {
+    /// Takes a message for a component of this partition: a credit into the credit
+    /// buckets, anything else into the inbox until its arrival cycle.
+    pub fn deliver(&mut self, m: Msg, _sh: &Shared<R>) {
+        let l = self.local[m.node() as usize];
+        debug_assert_ne!(l, REMOTE);
+        match m {
+            Msg::Credit { at, port, vc, .. } => {
+                self.credits.push(at, Credit { local: l, port, vc })
+            }
+            _ => self.inbox.push(self.wheel.now(), m),
+        }
+    }
+
+    /// Hands a message that arrives in the current cycle to its component.
+    #[inline]
+    fn arrive(&mut self, m: Msg, sh: &Shared<R>) {
         let l = self.local[m.node() as usize];
         debug_assert_ne!(l, REMOTE);
         let li = l as usize;
@@ -112,9 +136,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
                     self.routers[li].accept_flit(&sh.router, port as usize, vc as usize, at, flit);
                 self.wheel.schedule(wake, ComponentId::router(l));
             }
-            Msg::Credit { at, port, vc, .. } => {
-                self.credits.push(at, Credit { local: l, port, vc })
-            }
+            Msg::Credit { .. } => unreachable!("credits go to the credit buckets"),
             Msg::Eject {
                 at, port, vc, flit, ..
             } => {
@@ -145,8 +167,8 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
     pub fn run_until(&mut self, end: u64, sh: &Shared<R>) {
         while self.wheel.now() < end {
             let t = self.wheel.now();
-            if !self.wheel.has_near() {
-                match self.wheel.next_event() {
+            if !self.wheel.has_near() && !self.inbox.has_near() {
+                match self.next_event() {
                     Some(n) if n < end => {
                         if n > t {
                             self.wheel.advance_to(n);
@@ -163,6 +185,12 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
             self.credits.apply_through(t, |c| {
                 routers[c.local as usize].apply_credit(&sh.router, c.port as usize, c.vc as usize)
             });
+            let mut arriving = std::mem::take(&mut self.arriving);
+            self.inbox.take(t, &mut arriving);
+            for m in arriving.drain(..) {
+                self.arrive(m, sh);
+            }
+            self.arriving = arriving;
             self.due.clear();
             self.wheel.take_due(&mut self.due);
             // In memory order (see `super::due`): on large networks the router state no longer fits in
