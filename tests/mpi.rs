@@ -257,6 +257,49 @@ fn sweep_under_two_ranks_matches_serial() {
     assert!(model_part(a) == model_part(b), "the sweeps differ");
 }
 
+/// `torsim spmv` under 2 ranks splits each point's simulation between them and gives
+/// the serial study's points; only rank 0 writes.
+#[test]
+fn spmv_under_two_ranks_matches_serial() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spmv_args = |tag: &str| -> Vec<String> {
+        [
+            "spmv",
+            &config("asic-3d.toml").display().to_string(),
+            "--nodes",
+            "8,64",
+            "--n",
+            "200000",
+            "--out",
+            &dir.path().join(format!("{tag}.json")).display().to_string(),
+            "--out-dir",
+            &dir.path().join(tag).display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mut serial = Command::new(bin());
+    serial.args(spmv_args("serial"));
+    assert_ok(&run_with_timeout(serial), "the serial spmv");
+    let out = mpirun(2, bin(), &spmv_args("mpi"));
+    assert_ok(&out, "mpirun -n 2 spmv");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.matches("alltoall").count(),
+        2,
+        "rank 0 alone prints the table:\n{stdout}"
+    );
+    let a = read_json(&dir.path().join("serial.json"));
+    let b = read_json(&dir.path().join("mpi.json"));
+    assert_eq!(b["performance"]["ranks"], 2);
+    assert_eq!(b["performance"]["partitions"], 2);
+    assert!(
+        model_part(a) == model_part(b),
+        "the SpMV points differ between 1 and 2 ranks"
+    );
+}
+
 /// Node programs (puts, gets, barriers, and atomics with spin loops on fetched values:
 /// traffic and synchronisation that cross ranks) give the same result under 2 and 3
 /// ranks as in one process, final symmetric variables included.

@@ -261,7 +261,9 @@ fn usage_error(e: &clap::Error) -> i32 {
 #[cfg(feature = "mpi")]
 fn processes(cmd: &Command) -> Result<Par, String> {
     match cmd {
-        Command::Run { .. } | Command::Sweep(_) | Command::Bench(_) => Par::init_mpi(),
+        Command::Run { .. } | Command::Sweep(_) | Command::Bench(_) | Command::Spmv(_) => {
+            Par::init_mpi()
+        }
         _ => Ok(Par::serial()),
     }
 }
@@ -549,7 +551,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             }
             bench::run(args)
         }
-        Command::Spmv(args) => spmv::run(*args),
+        Command::Spmv(args) => spmv::run(*args, par),
         Command::Collectives(args) => collectives::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Micro {

@@ -1,5 +1,6 @@
 //! `torsim spmv`: SpMV exchanges on the simulated network, over a range of node counts.
 
+use super::par::Par;
 use super::{ConfigArgs, load, progress_bar, write_file};
 use clap::Args;
 use serde::Deserialize;
@@ -7,7 +8,6 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use torsim::config::units::{Duration, parse_duration};
 use torsim::core::flit::CLASSES;
-use torsim::engine::comm::LocalComm;
 use torsim::engine::sim::RunOptions;
 use torsim::experiment::run::{check_routing, run_program_owned};
 use torsim::report::plot;
@@ -106,7 +106,11 @@ struct SpmvSection {
     dims: Option<Vec<usize>>,
 }
 
-pub fn run(a: SpmvArgs) -> Result<(), String> {
+/// Runs the study. Under an MPI launcher (with the `mpi` feature) every rank runs
+/// every point, each simulating its share of the partitions, and rank 0 alone prints
+/// and writes the outputs.
+pub fn run(a: SpmvArgs, par: &Par) -> Result<(), String> {
+    let root = par.is_root();
     let file: SpmvSection = match &a.workload {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -181,7 +185,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
         && algs
             .iter()
             .any(|&al| barriers.iter().any(|&b| needs_collectives(al, b)));
-    if add_tree {
+    if add_tree && root {
         eprintln!(
             "torsim: note: the config has no [collectives] table; points with hardware collectives (allgather-tree, --barrier hardware) run with collectives.root=0 (one tree, root node 0)"
         );
@@ -190,7 +194,11 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
     let cache = a.cache_dir.clone().unwrap_or_else(default_cache_dir);
     let t1 = n as f64 * d as f64 * t_nz;
     let total_points = (nodes.len() * algs.len() * barriers.len() * dims_list.len()) as u64;
-    let pb = progress_bar(total_points, "spmv");
+    let pb = if root {
+        progress_bar(total_points, "spmv")
+    } else {
+        None
+    };
     let mut points: Vec<Value> = Vec::new();
     let mut skipped: Vec<Value> = Vec::new();
     let mut runs: Vec<(usize, Algorithm, Barrier)> = Vec::new();
@@ -241,7 +249,8 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 );
                 match &pb {
                     Some(pb) => pb.suspend(|| eprintln!("{msg}")),
-                    None => eprintln!("{msg}"),
+                    None if root => eprintln!("{msg}"),
+                    None => {}
                 }
                 skipped.push(json!({"algorithm": alg.name(), "barrier": barrier.name(), "dims": dims, "nodes": p}));
                 if let Some(pb) = &pb {
@@ -274,6 +283,9 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             if a.setup_only {
                 check_routing(&params, CLASSES).map_err(|e| format!("{p} nodes: {e}"))?;
                 let ops: usize = prog.ops.iter().map(|o| o.len()).sum();
+                if !root {
+                    continue;
+                }
                 println!(
                     "{} p={p} shape={shape:?}: transfer matrix {} non-zeros ({:.1} MiB), {ops} program ops, set-up {:.2} s",
                     alg.name(),
@@ -291,7 +303,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             drop(tm);
             let opts = RunOptions {
                 threads: a.threads,
-                partitions: a.threads,
+                partitions: a.threads * par.size(),
                 check: false,
                 link_stats: a.link_stats,
                 ..Default::default()
@@ -300,15 +312,8 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
             // The tree allgather's result is checked: every PE must have received every
             // block.
             let bcast_prog = (alg == Algorithm::AllgatherTree).then(|| prog.clone());
-            let o = run_program_owned(
-                &params,
-                prog,
-                &opts,
-                Box::new(LocalComm),
-                false,
-                &mut |_| {},
-            )
-            .map_err(|e| format!("{} nodes: {e}", p))?;
+            let o = run_program_owned(&params, prog, &opts, par.comm(), false, &mut |_| {})
+                .map_err(|e| format!("{} nodes: {e}", p))?;
             let received = match &bcast_prog {
                 Some(prog) => Some(
                     check_broadcasts(prog, &o.values)
@@ -351,7 +356,7 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
                 v["comm_over_bisection_bound"] = json!(comm / bound);
                 v["remote_elements"] = json!(remote);
             }
-            if a.link_stats {
+            if a.link_stats && root {
                 let hw = if barrier == Barrier::Hardware {
                     "-hbarrier"
                 } else {
@@ -397,12 +402,20 @@ pub fn run(a: SpmvArgs) -> Result<(), String> {
         "note": "one exchange is simulated per point; every iteration moves the same data, so times for all iterations are that exchange times the iteration count",
         "points": points,
         "skipped_points": skipped,
+        "performance": {
+            "ranks": par.size(),
+            "threads": a.threads,
+            "partitions": a.threads * par.size(),
+        },
         "config": torsim::config::resolved_json(&config, &base),
     });
-    print_table(&points, iterations);
     if points.is_empty() {
         return Err("no node count fits the requested dimensions; nothing was run".into());
     }
+    if !root {
+        return Ok(());
+    }
+    print_table(&points, iterations);
     if let Some(out) = &a.out {
         write_file(
             out,
