@@ -93,15 +93,20 @@ impl FlitStore {
     }
 }
 
+/// One input VC. `repr(C)` and a cache line's alignment keep what the per-cycle pass
+/// and VC allocation read (the front flit's arrival, the stage, the route's length and
+/// first candidates) in the first of its two lines.
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 pub(super) struct InputVc {
+    /// Arrival cycle of the front flit (`u64::MAX` when empty).
+    pub(super) front_at: u64,
+    pub(super) ready: u64,
     /// The VC's ring in the router's [`FlitStore`]: first slot, front position and
     /// flits held.
     base: u32,
     head: u32,
     count: u32,
-    /// Arrival cycle of the front flit (`u64::MAX` when empty).
-    pub(super) front_at: u64,
     /// Length of the front flit's packet, cached like `front_at`: VC allocation needs
     /// it every cycle a head waits, and the buffer's line is usually cold by then.
     pub(super) front_len: u16,
@@ -111,19 +116,20 @@ pub(super) struct InputVc {
     front_index: u16,
     /// This VC's number in the router (its head copy in the store).
     id: u16,
-    pub(super) stage: Stage,
-    pub(super) ready: u64,
     pub(super) out: u16,
     pub(super) out_vc: u16,
-    /// The candidate this VC requested with in the current cycle.
-    pub(super) pick: u8,
     /// Route header and class the packet's flits leave with (from the granted
     /// candidate; the class changes only when a timeout moved the packet to another
     /// virtual subnetwork).
     pub(super) header_out: u16,
+    pub(super) stage: Stage,
+    /// The candidate this VC requested with in the current cycle.
+    pub(super) pick: u8,
     pub(super) class_out: u8,
     /// The head's timeout has fired at this router.
     pub(super) timed_out: bool,
+    /// The routing candidates of the head at the front.
+    pub(super) route: Route,
 }
 
 impl InputVc {
@@ -146,6 +152,7 @@ impl InputVc {
             header_out: 0,
             class_out: 0,
             timed_out: false,
+            route: Route::default(),
         }
     }
 
@@ -217,19 +224,18 @@ impl InputVc {
         fresh
     }
 
-    /// Routes `head` (arrived through `port` of `node`) into `route`, the candidates
-    /// beside this VC, and waits for a VC allocation decision in cycle `ready`.
+    /// Routes `head` (arrived through `port` of `node`) into the VC's candidates and
+    /// waits for a VC allocation decision in cycle `ready`.
     #[inline]
     pub(super) fn route_head(
         &mut self,
-        route: &mut Route,
         routing: &Routing,
         node: usize,
         port: usize,
         head: &Flit,
         ready: u64,
     ) {
-        routing.route(node, port, head, route);
+        routing.route(node, port, head, &mut self.route);
         self.class_out = head.class;
         self.timed_out = false;
         self.stage = Stage::WaitVc;

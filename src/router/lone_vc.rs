@@ -61,25 +61,15 @@ impl Router {
                 debug_assert!(head.is_head(), "body flit at the front of an idle VC");
                 let ready = t + spec.va_ready;
                 let node = self.node as usize;
-                ivc.route_head(&mut self.routes[i], routing, node, i / v, &head, ready);
+                ivc.route_head(routing, node, i / v, &head, ready);
             }
             if ivc.ready > t {
                 return true;
             }
             let node = self.node as usize;
-            vc_alloc::check_timeout(
-                spec,
-                t,
-                ivc,
-                &self.store,
-                &mut self.routes[i],
-                routing,
-                node,
-                cnt,
-            );
+            vc_alloc::check_timeout(spec, t, ivc, &self.store, routing, node, cnt);
             let need = vc_alloc::credits_needed(spec, ivc.front_len);
-            let choice =
-                vc_alloc::choose(spec, &self.outputs, &self.routes[i], need, &mut self.rng);
+            let choice = vc_alloc::choose(spec, &self.outputs, &ivc.route, need, &mut self.rng);
             ivc.pick = choice.map_or(0, |c| c.1);
             let Some((o, _)) = choice else {
                 return true;

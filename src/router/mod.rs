@@ -45,7 +45,7 @@ use crate::config::params::LinkRate;
 use crate::config::schema::{AllocatorKind, ArbiterKind, FlowControl, Selection, TimeoutAction};
 use crate::core::flit::Flit;
 use crate::core::message::Msg;
-use crate::routing::{Route, Routing};
+use crate::routing::Routing;
 use crate::topology::Torus;
 use arbiter::Request;
 use channel_counters::ChannelCounters;
@@ -171,9 +171,6 @@ pub struct Router {
     occupied: VcSet,
     /// Flits sent out of each network port (the load of each link direction).
     link_flits: Vec<u64>,
-    /// The routing candidates of each input VC's head (beside `inputs`, so the fields
-    /// the per-cycle pass reads stay in few cache lines).
-    routes: Vec<Route>,
     rng: Xoshiro256PlusPlus,
     /// Per-channel statistics, only when requested.
     chan: Option<Box<ChannelCounters>>,
@@ -206,7 +203,6 @@ impl Router {
             in_rr: vec![u16::MAX; spec.p_in],
             occupied: VcSet::default(),
             link_flits: vec![0; spec.np],
-            routes: vec![Route::default(); spec.p_in * spec.vcs],
             rng: Xoshiro256PlusPlus::seed_from_u64(
                 spec.seed ^ (node as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x726f_7574,
             ),
@@ -259,14 +255,7 @@ impl Router {
         let wake = if ivc.accept(&mut self.store, at, flit) {
             debug_assert!(flit.is_head(), "body flit at the front of an idle VC");
             let ready = at + spec.va_ready;
-            ivc.route_head(
-                &mut self.routes[i],
-                routing,
-                self.node as usize,
-                port,
-                &flit,
-                ready,
-            );
+            ivc.route_head(routing, self.node as usize, port, &flit, ready);
             ready
         } else {
             at
@@ -351,35 +340,25 @@ impl Router {
                     let head = ivc.front(&self.store);
                     debug_assert!(head.is_head(), "body flit at the front of an idle VC");
                     let ready = t + spec.va_ready;
-                    ivc.route_head(&mut self.routes[i], routing, node, i / v, &head, ready);
+                    ivc.route_head(routing, node, i / v, &head, ready);
                 }
                 Stage::WaitVc => {}
             }
             if ivc.ready > t {
                 return;
             }
-            vc_alloc::check_timeout(
-                spec,
-                t,
-                ivc,
-                &self.store,
-                &mut self.routes[i],
-                routing,
-                node,
-                cnt,
-            );
+            vc_alloc::check_timeout(spec, t, ivc, &self.store, routing, node, cnt);
             let need = vc_alloc::credits_needed(spec, ivc.front_len);
             // The usable output VC of the candidate the selection policy prefers;
             // escape candidates are taken only when no other is usable.
-            let choice =
-                vc_alloc::choose(spec, &self.outputs, &self.routes[i], need, &mut self.rng);
+            let choice = vc_alloc::choose(spec, &self.outputs, &ivc.route, need, &mut self.rng);
             ivc.pick = choice.map_or(0, |c| c.1);
             if let Some((o, _)) = choice {
                 sc.va.push((o, req));
             } else if let Some(c) = &mut self.chan
                 && spec.bubble_slots.is_some()
             {
-                for cand in self.routes[i].as_slice() {
+                for cand in self.inputs[i].route.as_slice() {
                     if vc_alloc::bubble_refused(spec, &self.outputs, cand, need) {
                         c.bubble_refused(cand.port_lo as usize, t);
                     }
@@ -443,7 +422,7 @@ impl Router {
                 Stage::Idle => "not yet routed".to_string(),
                 Stage::WaitVc => {
                     let mut s = String::from("waits for a VC:");
-                    for c in self.routes[i].as_slice() {
+                    for c in ivc.route.as_slice() {
                         s += &format!(
                             " {} vc{}..{}",
                             torus.port_name(c.port_lo as usize, injectors, false),

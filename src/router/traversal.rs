@@ -58,7 +58,7 @@ impl Router {
                 && spec.overlap_route_computation
             {
                 let ready = t + spec.va_ready;
-                ivc.route_head(&mut self.routes[i], routing, node, i / v, &next, ready);
+                ivc.route_head(routing, node, i / v, &next, ready);
             }
         }
         self.outputs[ovc_i].credits -= 1;

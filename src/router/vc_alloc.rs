@@ -189,7 +189,6 @@ pub(super) fn check_timeout(
     t: u64,
     ivc: &mut InputVc,
     store: &FlitStore,
-    route: &mut Route,
     routing: &Routing,
     node: usize,
     cnt: &mut RouterCounters,
@@ -201,6 +200,7 @@ pub(super) fn check_timeout(
         ivc.timed_out = true;
         cnt.timeouts += 1;
         let head = ivc.front(store);
+        let route = &mut ivc.route;
         match spec.timeout_action {
             TimeoutAction::Escape => {
                 let s = route.as_slice();
@@ -300,7 +300,7 @@ impl Router {
             ovc.take_slot(self.inputs[w].front_len);
         }
         let ivc = &mut self.inputs[w];
-        let c = self.routes[w].as_slice()[ivc.pick as usize];
+        let c = ivc.route.as_slice()[ivc.pick as usize];
         ivc.header_out = c.header;
         if (o as usize / v) < spec.np {
             let k = c.kind;
@@ -495,14 +495,14 @@ mod tests {
         let mut ivc = InputVc::new(0, 4);
         ivc.accept(&mut store, 0, Flit::default());
         ivc.ready = 5;
-        let mut r = route(&[cand(0, 0, 1, kind::ADAPTIVE), cand(1, 0, 1, kind::ESCAPE)]);
+        ivc.route = route(&[cand(0, 0, 1, kind::ADAPTIVE), cand(1, 0, 1, kind::ESCAPE)]);
         let mut cnt = RouterCounters::default();
-        check_timeout(&spec, 14, &mut ivc, &store, &mut r, &routing, 0, &mut cnt);
-        assert_eq!((r.as_slice().len(), cnt.timeouts), (2, 0));
-        check_timeout(&spec, 15, &mut ivc, &store, &mut r, &routing, 0, &mut cnt);
-        assert_eq!(r.as_slice(), &[cand(1, 0, 1, kind::ESCAPE)]);
+        check_timeout(&spec, 14, &mut ivc, &store, &routing, 0, &mut cnt);
+        assert_eq!((ivc.route.as_slice().len(), cnt.timeouts), (2, 0));
+        check_timeout(&spec, 15, &mut ivc, &store, &routing, 0, &mut cnt);
+        assert_eq!(ivc.route.as_slice(), &[cand(1, 0, 1, kind::ESCAPE)]);
         assert_eq!((cnt.timeouts, cnt.rerouted_packets), (1, 1));
-        check_timeout(&spec, 30, &mut ivc, &store, &mut r, &routing, 0, &mut cnt);
+        check_timeout(&spec, 30, &mut ivc, &store, &routing, 0, &mut cnt);
         assert_eq!(cnt.timeouts, 1, "fires once per router");
     }
 
@@ -515,7 +515,7 @@ mod tests {
         for i in [3usize, 6, 9] {
             router.inputs[i].accept(&mut router.store, 0, Flit::default());
             router.inputs[i].stage = Stage::WaitVc;
-            router.routes[i] = route(&[cand(2, 1, 2, kind::ADAPTIVE)]);
+            router.inputs[i].route = route(&[cand(2, 1, 2, kind::ADAPTIVE)]);
         }
         let o = (2 * spec.vcs + 1) as u32;
         for i in [9u16, 3, 6] {

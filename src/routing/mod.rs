@@ -64,8 +64,11 @@ impl Candidate {
 /// 4-D torus at most 2 each, and an escape.
 pub const MAX_CANDIDATES: usize = 9;
 
-/// The candidates for one head flit, best first.
+/// The candidates for one head flit, best first. `len` first (`repr(C)`), so a
+/// route kept at the end of a router's input VC state shares its cache line with the
+/// first candidate.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
 pub struct Route {
     len: u8,
     c: [Candidate; MAX_CANDIDATES],
