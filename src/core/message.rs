@@ -13,12 +13,15 @@ pub enum Msg {
         vc: u16,
         flit: Flit,
     },
-    /// A credit for output port `port`, VC `vc` of router `node`.
+    /// A credit for output port `port`, VC `vc` of router `node`. `tail`: the freed
+    /// buffer slot held a packet's tail, so the packet has left the buffer (bubble flow
+    /// control frees its packet slot upstream then).
     Credit {
         at: u64,
         node: u32,
         port: u16,
         vc: u16,
+        tail: bool,
     },
     /// A flit from ejector `port` (VC `vc`) into the network adapter of `node`.
     Eject {

@@ -100,10 +100,11 @@ pub trait RouterModel: Send {
         at: u64,
         flit: Flit,
     ) -> u64;
-    /// A credit for output `port`, VC `vc`, that has arrived: the engine calls this in
+    /// A credit for output `port`, VC `vc`, that has arrived (`tail`: it frees a packet's
+    /// last flit): the engine calls this in
     /// the credit's arrival cycle, before the router's update of that cycle (see
     /// `super::credits`).
-    fn apply_credit(&mut self, sh: &Self::Shared, port: usize, vc: usize);
+    fn apply_credit(&mut self, sh: &Self::Shared, port: usize, vc: usize, tail: bool);
     /// Runs cycle `t`, pushing what it sends to `out`; returns whether it must run
     /// again in `t + 1`.
     fn step(

@@ -16,12 +16,14 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// A credit for output `port`, VC `vc` of the partition's router `local`.
+/// A credit for output `port`, VC `vc` of the partition's router `local`; `tail`: it
+/// frees a packet's last flit (see [`crate::core::message::Msg::Credit`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Credit {
     pub local: u32,
     pub port: u16,
     pub vc: u16,
+    pub tail: bool,
 }
 
 #[derive(Debug)]
@@ -113,6 +115,7 @@ mod tests {
             local,
             port: 0,
             vc: 0,
+            tail: false,
         }
     }
 

@@ -115,9 +115,17 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
         let l = self.local[m.node() as usize];
         debug_assert_ne!(l, REMOTE);
         match m {
-            Msg::Credit { at, port, vc, .. } => {
-                self.credits.push(at, Credit { local: l, port, vc })
-            }
+            Msg::Credit {
+                at, port, vc, tail, ..
+            } => self.credits.push(
+                at,
+                Credit {
+                    local: l,
+                    port,
+                    vc,
+                    tail,
+                },
+            ),
             _ => self.inbox.push(self.wheel.now(), m),
         }
     }
@@ -183,7 +191,12 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
             }
             let routers = &mut self.routers;
             self.credits.apply_through(t, |c| {
-                routers[c.local as usize].apply_credit(&sh.router, c.port as usize, c.vc as usize)
+                routers[c.local as usize].apply_credit(
+                    &sh.router,
+                    c.port as usize,
+                    c.vc as usize,
+                    c.tail,
+                )
             });
             let mut arriving = std::mem::take(&mut self.arriving);
             self.inbox.take(t, &mut arriving);
@@ -234,7 +247,12 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
         // state (a deadlock, the end of a run) sees them.
         let routers = &mut self.routers;
         self.credits.apply_through(end.saturating_sub(1), |c| {
-            routers[c.local as usize].apply_credit(&sh.router, c.port as usize, c.vc as usize)
+            routers[c.local as usize].apply_credit(
+                &sh.router,
+                c.port as usize,
+                c.vc as usize,
+                c.tail,
+            )
         });
         R::record_counters(&self.scratch, &mut self.stats);
     }

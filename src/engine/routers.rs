@@ -50,8 +50,8 @@ impl RouterModel for Router {
     }
 
     #[inline]
-    fn apply_credit(&mut self, sh: &RouterShared, port: usize, vc: usize) {
-        Router::apply_credit(self, &sh.spec, port, vc)
+    fn apply_credit(&mut self, sh: &RouterShared, port: usize, vc: usize, tail: bool) {
+        Router::apply_credit(self, &sh.spec, port, vc, tail)
     }
 
     #[inline]

@@ -22,6 +22,7 @@ const KIND_FLIT: u64 = 1;
 const KIND_CREDIT: u64 = 2;
 const KIND_EJECT: u64 = 3;
 const KIND_INJECT_CREDIT: u64 = 4;
+const KIND_TAIL_CREDIT: u64 = 5;
 
 /// A record that does not decode to a message (a bug or a mismatched peer binary).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +51,20 @@ pub fn encode(m: &Msg, out: &mut Vec<u64>) {
             vc,
             flit,
         } => (KIND_FLIT, at, node, port, vc, Some(flit)),
-        Msg::Credit { at, node, port, vc } => (KIND_CREDIT, at, node, port, vc, None),
+        Msg::Credit {
+            at,
+            node,
+            port,
+            vc,
+            tail,
+        } => (
+            if tail { KIND_TAIL_CREDIT } else { KIND_CREDIT },
+            at,
+            node,
+            port,
+            vc,
+            None,
+        ),
         Msg::Eject {
             at,
             node,
@@ -134,7 +148,13 @@ pub fn decode(w: &[u64]) -> Result<Msg, DecodeError> {
             vc,
             flit,
         },
-        KIND_CREDIT => Msg::Credit { at, node, port, vc },
+        KIND_CREDIT | KIND_TAIL_CREDIT => Msg::Credit {
+            at,
+            node,
+            port,
+            vc,
+            tail: kind == KIND_TAIL_CREDIT,
+        },
         KIND_EJECT => Msg::Eject {
             at,
             node,
@@ -240,12 +260,14 @@ mod tests {
             node: 0,
             port: 0,
             vc: 0,
+            tail: false,
         });
         v.push(Msg::Credit {
             at: u64::MAX,
             node: u32::MAX,
             port: u16::MAX,
             vc: u16::MAX,
+            tail: true,
         });
         v.push(Msg::InjectCredit {
             at: 99,

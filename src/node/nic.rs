@@ -288,6 +288,7 @@ impl Nic {
                         node: self.node,
                         port: credit_port,
                         vc,
+                        tail: f.is_tail(),
                     });
                     if f.is_tail() {
                         delivered.push((at, f));
@@ -298,12 +299,14 @@ impl Nic {
                     if f.is_tail() {
                         // The whole packet is written to memory; its slots free then.
                         let done = pcie.transfer(t, f.payload as u64);
-                        for (port, vc) in self.held.drain(..) {
+                        let last = self.held.len() - 1;
+                        for (k, (port, vc)) in self.held.drain(..).enumerate() {
                             out.push(Msg::Credit {
                                 at: done.max(t) + spec.ejection_latency,
                                 node: self.node,
                                 port,
                                 vc,
+                                tail: k == last,
                             });
                         }
                         self.written.push_back((done + pcie.spec().latency, f));

@@ -267,9 +267,9 @@ impl Router {
     /// A credit for an output VC has arrived (the engine calls this in its arrival
     /// cycle, before this router's update).
     #[inline]
-    pub fn apply_credit(&mut self, spec: &RouterSpec, port: usize, vc: usize) {
+    pub fn apply_credit(&mut self, spec: &RouterSpec, port: usize, vc: usize, tail: bool) {
         self.outputs[port * spec.vcs + vc]
-            .return_credit(spec.bubble_slots.is_some() && port < spec.np)
+            .return_credit(spec.bubble_slots.is_some() && port < spec.np, tail)
     }
 
     /// One cycle of work. Returns whether the router must run again next cycle (a flit

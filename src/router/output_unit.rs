@@ -9,7 +9,6 @@
 //! to get subtly wrong and is tested here on its own.
 
 use super::RouterSpec;
-use std::collections::VecDeque;
 
 /// `owner` of an output VC no input VC holds.
 pub(super) const NONE: u32 = u32::MAX;
@@ -19,12 +18,10 @@ pub(super) struct OutputVc {
     pub(super) credits: u32,
     pub(super) owner: u32,
     pub(super) rr: u16,
-    /// Bubble flow control: packet slots taken downstream, the lengths of those packets
-    /// in order, and the credits returned so far toward the oldest. The downstream VC
-    /// is a FIFO, so flit credits tell when each packet has left it.
+    /// Bubble flow control: packet slots taken downstream. A slot is freed by the
+    /// credit of its packet's tail (the downstream VC is a FIFO, so that credit comes
+    /// back when the whole packet has left it).
     pub(super) slots_used: u32,
-    pub(super) downstream: VecDeque<u16>,
-    pub(super) credited: u32,
 }
 
 impl OutputVc {
@@ -35,33 +32,22 @@ impl OutputVc {
             owner: NONE,
             rr: u16::MAX,
             slots_used: 0,
-            downstream: VecDeque::new(),
-            credited: 0,
         }
     }
 
-    /// Bubble flow control: a packet of `len` flits takes one slot downstream.
+    /// Bubble flow control: a packet takes one slot downstream, whatever its length.
     #[inline]
-    pub(super) fn take_slot(&mut self, len: u16) {
+    pub(super) fn take_slot(&mut self) {
         self.slots_used += 1;
-        self.downstream.push_back(len);
     }
 
-    /// A credit came back. With `bubble` (bubble flow control on a network port), a
-    /// slot is freed once the oldest packet downstream has returned all its credits.
+    /// A credit came back (`tail`: for a packet's last flit). With `bubble` (bubble
+    /// flow control on a network port) a tail's credit frees its packet's slot.
     #[inline]
-    pub(super) fn return_credit(&mut self, bubble: bool) {
+    pub(super) fn return_credit(&mut self, bubble: bool, tail: bool) {
         self.credits += 1;
-        if bubble {
-            self.credited += 1;
-            while let Some(&len) = self.downstream.front() {
-                if self.credited < len as u32 {
-                    break;
-                }
-                self.credited -= len as u32;
-                self.downstream.pop_front();
-                self.slots_used -= 1;
-            }
+        if bubble && tail {
+            self.slots_used -= 1;
         }
     }
 }
@@ -162,28 +148,27 @@ mod tests {
     #[test]
     fn bubble_slot_freed_when_its_packet_has_left() {
         let mut o = OutputVc::new(10);
-        o.take_slot(3);
-        o.take_slot(2);
+        o.take_slot();
+        o.take_slot();
         o.credits -= 5;
         assert_eq!(o.slots_used, 2);
         for _ in 0..2 {
-            o.return_credit(true);
+            o.return_credit(true, false);
         }
         assert_eq!(o.slots_used, 2, "the 3-flit packet has not left yet");
-        o.return_credit(true);
+        o.return_credit(true, true);
         assert_eq!(o.slots_used, 1);
-        o.return_credit(true);
-        o.return_credit(true);
-        assert_eq!((o.slots_used, o.credits, o.credited), (0, 10, 0));
-        assert!(o.downstream.is_empty());
+        o.return_credit(true, false);
+        o.return_credit(true, true);
+        assert_eq!((o.slots_used, o.credits), (0, 10));
     }
 
     #[test]
     fn credits_without_bubble_leave_slots_alone() {
         let mut o = OutputVc::new(4);
-        o.take_slot(1);
+        o.take_slot();
         o.credits -= 1;
-        o.return_credit(false);
-        assert_eq!((o.credits, o.slots_used, o.credited), (4, 1, 0));
+        o.return_credit(false, true);
+        assert_eq!((o.credits, o.slots_used), (4, 1));
     }
 }

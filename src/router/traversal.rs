@@ -70,6 +70,7 @@ impl Router {
                 node: routing.torus().neighbor(node, in_port ^ 1) as u32,
                 port: in_port as u16,
                 vc: in_vc,
+                tail: f.is_tail(),
             });
         } else {
             out.push(Msg::InjectCredit {

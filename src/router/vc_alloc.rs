@@ -297,7 +297,7 @@ impl Router {
             );
         }
         if spec.bubble_slots.is_some() && (o as usize / v) < spec.np {
-            ovc.take_slot(self.inputs[w].front_len);
+            ovc.take_slot();
         }
         let ivc = &mut self.inputs[w];
         let c = ivc.route.as_slice()[ivc.pick as usize];
@@ -369,7 +369,7 @@ mod tests {
         spec.bubble_slots = Some(2);
         let mut outs = outputs(&spec);
         let o = spec.vcs; // port 1, vc 0
-        outs[o].take_slot(1);
+        outs[o].take_slot();
         let cont = cand(1, 0, 1, 0);
         let enter = Candidate {
             enters_ring: true,
@@ -377,7 +377,7 @@ mod tests {
         };
         assert_eq!(best_vc(&spec, &outs, &cont, 1).map(|x| x.0), Some(o as u32));
         assert_eq!(best_vc(&spec, &outs, &enter, 1), None);
-        outs[o].take_slot(1);
+        outs[o].take_slot();
         assert_eq!(best_vc(&spec, &outs, &cont, 1), None);
         // Ejection ports are not rings: no slots needed.
         let np = spec.np as u8;
