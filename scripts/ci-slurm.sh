@@ -26,7 +26,8 @@ echo "ci-slurm: building the MPI binary" >&2
 CARGO_TARGET_DIR="$ROOT/target/mpi" cargo build --release --features mpi --quiet
 MPI_BIN="$ROOT/target/mpi/release/torsim"
 cargo build --release --quiet
-SERIAL_BIN="$ROOT/target/release/torsim"
+# The serial build goes where cargo puts it (a CARGO_TARGET_DIR set outside counts).
+SERIAL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/torsim"
 
 WORK=$(mktemp -d /tmp/torsim-slurm.XXXXXX)
 chmod 755 "$WORK"
