@@ -302,11 +302,8 @@ pub fn run(a: SpmvArgs, par: &Par) -> Result<(), String> {
                 .map(|tm| (bisection_bytes(tm, &shape, enc), tm.total_remote()));
             drop(tm);
             let opts = RunOptions {
-                threads: a.threads,
-                partitions: a.threads * par.size(),
-                check: false,
                 link_stats: a.link_stats,
-                ..Default::default()
+                ..super::run_options(&params, false, a.threads, None, par, true)?
             };
             let marks = prog.marks.clone();
             // The tree allgather's result is checked: every PE must have received every

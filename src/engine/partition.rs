@@ -111,7 +111,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
 
     /// Takes a message for a component of this partition: a credit into the credit
     /// buckets, anything else into the inbox until its arrival cycle.
-    pub fn deliver(&mut self, m: Msg, _sh: &Shared<R>) {
+    pub fn deliver(&mut self, m: Msg) {
         let l = self.local[m.node() as usize];
         debug_assert_ne!(l, REMOTE);
         match m {
@@ -159,16 +159,29 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
         }
     }
 
-    fn dispatch(&mut self, sh: &Shared<R>) {
+    fn dispatch(&mut self) {
         let mut msgs = std::mem::take(&mut self.msgs);
         for m in msgs.drain(..) {
             if self.local[m.node() as usize] == REMOTE {
                 self.outbox.push(m);
             } else {
-                self.deliver(m, sh);
+                self.deliver(m);
             }
         }
         self.msgs = msgs;
+    }
+
+    /// Hands every credit that has arrived by cycle `t` to its router.
+    fn apply_credits(&mut self, t: u64, sh: &Shared<R>) {
+        let routers = &mut self.routers;
+        self.credits.apply_through(t, |c| {
+            routers[c.local as usize].apply_credit(
+                &sh.router,
+                c.port as usize,
+                c.vc as usize,
+                c.tail,
+            )
+        });
     }
 
     /// Runs every cycle before `end`, skipping cycles where nothing is scheduled.
@@ -189,15 +202,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
                     }
                 }
             }
-            let routers = &mut self.routers;
-            self.credits.apply_through(t, |c| {
-                routers[c.local as usize].apply_credit(
-                    &sh.router,
-                    c.port as usize,
-                    c.vc as usize,
-                    c.tail,
-                )
-            });
+            self.apply_credits(t, sh);
             let mut arriving = std::mem::take(&mut self.arriving);
             self.inbox.take(t, &mut arriving);
             for m in arriving.drain(..) {
@@ -239,21 +244,13 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
                         self.wheel.schedule(next, c);
                     }
                 }
-                self.dispatch(sh);
+                self.dispatch();
             }
             self.wheel.advance_to(t + 1);
         }
         // Credits due inside the window are applied now, so a report on the routers'
         // state (a deadlock, the end of a run) sees them.
-        let routers = &mut self.routers;
-        self.credits.apply_through(end.saturating_sub(1), |c| {
-            routers[c.local as usize].apply_credit(
-                &sh.router,
-                c.port as usize,
-                c.vc as usize,
-                c.tail,
-            )
-        });
+        self.apply_credits(end.saturating_sub(1), sh);
         R::record_counters(&self.scratch, &mut self.stats);
     }
 

@@ -297,7 +297,7 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
         }
         for m in local {
             let pi = self.part_local[self.owner[m.node() as usize]];
-            self.parts[pi].deliver(m, &self.sh);
+            self.parts[pi].deliver(m);
         }
     }
 

@@ -53,10 +53,10 @@ impl Router {
             // computation is stateless, so it overlaps the previous packet's last
             // switch cycle instead of leaving a bubble between packets. Without
             // overlap the VC stays idle this cycle and routes the head next cycle.
-            if let Some((at, next)) = ivc.peek(&self.store)
-                && at <= t
-                && spec.overlap_route_computation
-            {
+            // (`front_at` is the next flit's arrival; only a head that is there is
+            // read from the store.)
+            if spec.overlap_route_computation && ivc.front_at <= t {
+                let next = ivc.front(&self.store);
                 let ready = t + spec.va_ready;
                 ivc.route_head(routing, node, i / v, &next, ready);
             }
