@@ -77,7 +77,7 @@ fn comparable(c: &torsim::config::Config, p: &torsim::config::Params, o: &Outcom
 }
 
 /// The parallel-correctness property: the engine splits the torus into slabs of its
-/// longest dimension, each advanced alone through lookahead windows with cross-slab
+/// longest dimension (blocks beyond its length), each advanced alone through lookahead windows with cross-slab
 /// messages delivered at window ends. Since every message takes at least the lookahead
 /// to arrive, the result must be identical -- every counter, every latency sample --
 /// for 1, 2, 3 (uneven slabs) and more partitions.
@@ -145,6 +145,27 @@ fn partitions_3d_longest_dimension_not_first() {
             "traffic.packet_flits=3",
         ],
         &[2, 3, 4, 6],
+    );
+}
+
+#[test]
+fn partitions_blocks_beyond_the_longest_ring() {
+    // More partitions than the longest ring has nodes: the slabs of y are cut along x
+    // (12 = 6x2, 24 = 6x4 blocks), then along z, down to a node per partition (96).
+    partition_invariant(
+        "3-D [4, 6, 4] in blocks",
+        &[
+            "topology.shape=[4, 6, 4]",
+            "traffic.injection_rate=0.3",
+            "traffic.packet_flits=3",
+        ],
+        &[12, 24, 96],
+    );
+    // k = 2 everywhere: a node per partition, both directions to one neighbour.
+    partition_invariant(
+        "[2, 2, 2] a node each",
+        &["topology.shape=[2, 2, 2]", "traffic.injection_rate=0.5"],
+        &[8],
     );
 }
 

@@ -156,6 +156,41 @@ fn ranks_and_threads_match_the_serial_run() {
     }
 }
 
+/// More ranks than the longest ring has nodes: 8 ranks on a 4x4 torus own a 1x2 block
+/// each and exchange with three others (both slab neighbours and the other half of
+/// their slab), not just two.
+#[test]
+fn ranks_in_blocks_match_the_serial_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = [
+        "--check",
+        "--set",
+        "topology.shape=[4, 4]",
+        "--set",
+        "traffic.injection_rate=0.3",
+    ];
+    let serial_path = dir.path().join("serial.json");
+    let mut a = args("torus-8x8.toml", &base);
+    a.extend(["--out".into(), serial_path.display().to_string()]);
+    let mut serial = Command::new(bin());
+    serial.args(&a);
+    assert_ok(&run_with_timeout(serial), "the serial run");
+    let expected = model_part(read_json(&serial_path));
+
+    let path = dir.path().join("blocks.json");
+    let mut a = args("torus-8x8.toml", &base);
+    a.extend(["--out".into(), path.display().to_string()]);
+    let out = mpirun(8, bin(), &a);
+    assert_ok(&out, "mpirun -n 8 on 4x4");
+    let v = read_json(&path);
+    assert_eq!(v["performance"]["partitions"], 8);
+    assert_eq!(v["performance"]["max_partition_nodes"], 2);
+    assert!(
+        model_part(v) == expected,
+        "8 ranks in blocks: the result differs from the serial run outside `performance`"
+    );
+}
+
 /// A network that deadlocks (one VC, no deadlock avoidance, high load): the watchdog
 /// fires on global values, so every rank stops with an error in the same window.
 #[test]

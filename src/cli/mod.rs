@@ -18,6 +18,7 @@ use par::Par;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use torsim::config::{self, Config, Params};
+use torsim::engine::partitioning;
 use torsim::engine::sim::RunOptions;
 use torsim::experiment::phases::{Phase, Progress};
 use torsim::experiment::run::{RunError, check_routing, run_synthetic_on};
@@ -62,7 +63,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Split the network into this many partitions (slabs of the longest
-        /// dimension); default: one per thread (per thread of every rank under MPI).
+        /// dimension, blocks beyond its length); default: one per thread (per thread
+        /// of every rank under MPI).
         #[arg(long)]
         partitions: Option<usize>,
         /// Print the JSON result on stdout instead of the summary.
@@ -314,8 +316,9 @@ fn processes(_: &Command) -> Result<Par, String> {
 
 /// The run's partitioning as asked for, or as close as the torus allows, with a
 /// one-line note on stderr (rank 0 only) when it differs from what was asked: the
-/// torus is cut into slabs of its longest dimension, so it has at most that many
-/// partitions, and a thread without a partition has nothing to do.
+/// torus is cut into slabs of its longest dimension and, beyond its length, into
+/// blocks (`torsim::engine::partitioning`), so some counts cannot be made exactly, and
+/// a thread without a partition has nothing to do.
 pub fn run_options(
     params: &Params,
     check: bool,
@@ -328,18 +331,19 @@ pub fn run_options(
         return Err("--threads and --partitions must be at least 1".into());
     }
     let asked = partitions.unwrap_or(threads * par.size());
-    let longest = params.shape.iter().copied().max().unwrap_or(1);
     let shape = params
         .shape
         .iter()
         .map(|k| k.to_string())
         .collect::<Vec<_>>()
         .join("x");
-    let parts = asked.min(longest).max(par.size());
+    let cuts = partitioning::grid(&params.shape, asked.max(par.size()));
+    let parts: usize = cuts.iter().product();
     if !quiet && par.is_root() {
-        if asked > longest {
+        if parts != asked {
             eprintln!(
-                "torsim: note: {asked} partitions asked for, but a {shape} torus splits into at most {longest} (slabs of its longest dimension); running {parts}"
+                "torsim: note: {asked} partitions asked for, but a {shape} torus is cut into {parts} (pieces per dimension: {}; slabs of the longest dimension, then blocks); running {parts}",
+                partitioning::describe(&cuts)
             );
         }
         let per_rank = parts.div_ceil(par.size());

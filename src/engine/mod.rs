@@ -17,6 +17,7 @@ pub mod inbox;
 #[cfg(feature = "mpi")]
 pub mod mpi_comm;
 pub mod partition;
+pub mod partitioning;
 pub mod routers;
 pub mod sim;
 pub mod wheel;

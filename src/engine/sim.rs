@@ -8,6 +8,7 @@ use super::Endpoint;
 use super::comm::Comm;
 use super::component::RouterModel;
 use super::partition::{Partition, Shared};
+use super::partitioning::{self, peer_ranks, rank_of_partition};
 use super::wire;
 use crate::config::spec::NicSpec;
 use crate::core::message::Msg;
@@ -20,7 +21,8 @@ use std::time::{Duration, Instant};
 pub struct RunOptions {
     /// Record every delivered packet id and verify exactly-once delivery at the end.
     pub check: bool,
-    /// Number of partitions (slabs along the longest dimension).
+    /// Number of partitions (slabs of the longest dimension, blocks beyond its
+    /// length: see `super::partitioning`).
     pub partitions: usize,
     /// Worker threads that advance partitions in parallel (1: the calling thread).
     pub threads: usize,
@@ -71,42 +73,6 @@ pub struct Layout {
     pub max_partition_nodes: usize,
 }
 
-/// Slabs along the longest dimension: few cut links, contiguous memory per partition.
-pub fn slab_owner(torus: &Torus, parts: usize) -> Vec<usize> {
-    let d = (0..torus.dims())
-        .max_by_key(|&d| (torus.shape()[d], usize::MAX - d))
-        .unwrap_or(0);
-    let k = torus.shape()[d];
-    let parts = parts.clamp(1, k);
-    (0..torus.nodes())
-        .map(|n| torus.coord(n, d) * parts / k)
-        .collect()
-}
-
-/// The ranks other than `me` that own a node linked to one of `me`'s nodes: messages
-/// travel only over links, so these are the only ranks `me` ever sends to or hears from.
-pub fn peer_ranks(torus: &Torus, owner: &[usize], part_rank: &[usize], me: usize) -> Vec<usize> {
-    let mut peers = std::collections::BTreeSet::new();
-    for n in 0..torus.nodes() {
-        if part_rank[owner[n]] != me {
-            continue;
-        }
-        for p in 0..torus.network_ports() {
-            let r = part_rank[owner[torus.neighbor(n, p)]];
-            if r != me {
-                peers.insert(r);
-            }
-        }
-    }
-    peers.into_iter().collect()
-}
-
-/// Which rank owns partition `p` of `parts`: contiguous blocks, so neighbouring slabs
-/// (which exchange the most) tend to share a process.
-pub fn rank_of_partition(p: usize, parts: usize, ranks: usize) -> usize {
-    p * ranks / parts
-}
-
 /// The partitions of this process, advanced in lock-step windows with those of the
 /// other processes. Generic over the endpoints and the routers it runs (the shipped
 /// router by default; its constructors are in `routers.rs`).
@@ -155,7 +121,7 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
         comm: Box<dyn Comm>,
         mut make: impl FnMut(usize, &Torus, &NicSpec) -> E,
     ) -> Self {
-        let owner = slab_owner(&torus, opts.partitions.max(comm.size()));
+        let owner = partitioning::owner(&torus, opts.partitions.max(comm.size()));
         let nparts = owner.iter().max().map_or(1, |m| m + 1);
         let part_rank: Vec<usize> = (0..nparts)
             .map(|pi| rank_of_partition(pi, nparts, comm.size()))
@@ -520,42 +486,5 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
             }
         }
         v
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn peers(shape: &[usize], parts: usize, ranks: usize) -> Vec<Vec<usize>> {
-        let torus = Torus::new(shape);
-        let owner = slab_owner(&torus, parts);
-        let part_rank: Vec<usize> = (0..parts)
-            .map(|p| rank_of_partition(p, parts, ranks))
-            .collect();
-        (0..ranks)
-            .map(|r| peer_ranks(&torus, &owner, &part_rank, r))
-            .collect()
-    }
-
-    #[test]
-    fn ranks_talk_only_to_their_neighbours_on_the_ring_of_slabs() {
-        assert_eq!(peers(&[8, 8], 1, 1), vec![Vec::<usize>::new()]);
-        assert_eq!(peers(&[8, 8], 2, 2), vec![vec![1], vec![0]]);
-        assert_eq!(
-            peers(&[8, 8], 8, 4),
-            vec![vec![1, 3], vec![0, 2], vec![1, 3], vec![0, 2]]
-        );
-        // 16 slabs of a 16-ring over 8 ranks: still two peers each, not seven.
-        for (r, p) in peers(&[16, 4, 4], 16, 8).iter().enumerate() {
-            assert_eq!(
-                p,
-                &vec![(r + 7) % 8, (r + 1) % 8]
-                    .into_iter()
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect::<Vec<_>>()
-            );
-        }
     }
 }
