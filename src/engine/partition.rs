@@ -244,6 +244,9 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
                         self.wheel.schedule(next, c);
                     }
                 }
+                // After each component rather than once per cycle: the messages of a
+                // whole cycle of a large network would leave the caches before being
+                // sorted into the inbox (measured: a third more cache misses).
                 self.dispatch();
             }
             self.wheel.advance_to(t + 1);

@@ -60,10 +60,14 @@ pub(super) enum Stage {
 struct Slot(Flit);
 
 /// The buffers of every input VC of a router in one allocation: VC `i` owns the ring
-/// of `cap` slots from `i * cap`, and the flits' arrival cycles sit in a parallel
-/// array (a VC's arrival cycles share a line, and the per-cycle pass reads them far
-/// more often than the flits). One allocation per router instead of one per VC keeps
+/// of `cap` slots from `i * cap`. One allocation per router instead of one per VC keeps
 /// a router's buffers together and saves the queue bookkeeping of a general deque.
+///
+/// The flits' arrival cycles are kept (in a parallel array) only for per-channel
+/// statistics and traces, which report how long each flit waited. The simulation
+/// itself does not need them: a flit reaches its buffer in its arrival cycle (the
+/// partition's inbox holds it until then), so every buffered flit has arrived, and
+/// the array would cost a cache line per few flits on every arrival and departure.
 ///
 /// Only heads are written to their slots. A body flit repeats its head in every field
 /// but `index` (the adapter makes them so, and every router treats the flits of a
@@ -75,6 +79,7 @@ struct Slot(Flit);
 #[derive(Clone, Debug)]
 pub(super) struct FlitStore {
     slots: Vec<Slot>,
+    /// Arrival cycle per slot, when `arrivals` was asked for; empty otherwise.
     at: Vec<u64>,
     /// Per VC, the head of the packet whose body flits are at its front.
     hdrs: Vec<Slot>,
@@ -82,11 +87,16 @@ pub(super) struct FlitStore {
 }
 
 impl FlitStore {
-    /// Buffers of `cap` flits for `vcs` input VCs.
-    pub(super) fn new(vcs: usize, cap: usize) -> FlitStore {
+    /// Buffers of `cap` flits for `vcs` input VCs, recording each flit's arrival
+    /// cycle if `arrivals`.
+    pub(super) fn new(vcs: usize, cap: usize, arrivals: bool) -> FlitStore {
         FlitStore {
             slots: vec![Slot::default(); vcs * cap],
-            at: vec![0; vcs * cap],
+            at: if arrivals {
+                vec![0; vcs * cap]
+            } else {
+                Vec::new()
+            },
             hdrs: vec![Slot::default(); vcs],
             cap: cap as u32,
         }
@@ -99,7 +109,9 @@ impl FlitStore {
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub(super) struct InputVc {
-    /// Arrival cycle of the front flit (`u64::MAX` when empty).
+    /// Arrival cycle of the front flit (`u64::MAX` when empty). Exact for the first
+    /// flit into an empty VC and whenever the store records arrivals; otherwise 0 for
+    /// a flit behind it (it has arrived: see [`FlitStore`]).
     pub(super) front_at: u64,
     pub(super) ready: u64,
     /// The VC's ring in the router's [`FlitStore`]: first slot, front position and
@@ -172,10 +184,10 @@ impl InputVc {
         (self.base + p) as usize
     }
 
-    /// The flit at the front and its arrival cycle, if any.
+    /// The flit at the front, if any.
     #[inline]
-    pub(super) fn peek(&self, s: &FlitStore) -> Option<(u64, Flit)> {
-        (self.count > 0).then(|| (s.at[self.slot(s, 0)], self.front(s)))
+    pub(super) fn peek(&self, s: &FlitStore) -> Option<Flit> {
+        (self.count > 0).then(|| self.front(s))
     }
 
     /// The flit at the front (the VC must hold one).
@@ -195,9 +207,12 @@ impl InputVc {
         }
     }
 
-    /// Flits that have arrived by cycle `t` (flits are delivered ahead of their
-    /// arrival cycle).
+    /// Flits that have arrived by cycle `t` (all that are held, unless the store
+    /// records arrivals and some are later).
     pub(super) fn held(&self, s: &FlitStore, t: u64) -> usize {
+        if s.at.is_empty() {
+            return self.len();
+        }
         (0..self.count)
             .take_while(|&k| s.at[self.slot(s, k)] <= t)
             .count()
@@ -219,7 +234,9 @@ impl InputVc {
         if flit.index == 0 || cfg!(debug_assertions) {
             s.slots[j] = Slot(flit);
         }
-        s.at[j] = at;
+        if !s.at.is_empty() {
+            s.at[j] = at;
+        }
         self.count += 1;
         fresh
     }
@@ -257,7 +274,7 @@ impl InputVc {
         self.front_index = if f.is_tail() { 0 } else { f.index + 1 };
         if self.count > 0 {
             let j = self.slot(s, 0);
-            self.front_at = s.at[j];
+            self.front_at = if s.at.is_empty() { 0 } else { s.at[j] };
             self.front_len = if self.front_index == 0 {
                 s.slots[j].0.len
             } else {
@@ -311,7 +328,7 @@ mod tests {
 
     #[test]
     fn accept_and_pop_track_the_front() {
-        let mut s = FlitStore::new(2, 4);
+        let mut s = FlitStore::new(2, 4, true);
         let mut ivc = InputVc::new(1, 4);
         assert!(
             ivc.accept(&mut s, 5, flit(0, 2)),
@@ -336,7 +353,7 @@ mod tests {
 
     #[test]
     fn rings_wrap_and_stay_in_their_own_slots() {
-        let mut s = FlitStore::new(2, 3);
+        let mut s = FlitStore::new(2, 3, false);
         let mut a = InputVc::new(0, 3);
         let mut b = InputVc::new(1, 3);
         for k in 0..10u16 {
@@ -350,10 +367,7 @@ mod tests {
                 },
             );
             if a.len() == 3 {
-                assert_eq!(
-                    a.peek(&s).map(|x| (x.0, x.1.index)),
-                    Some((u64::from(k) - 2, k - 2))
-                );
+                assert_eq!(a.peek(&s).map(|x| x.index), Some(k - 2));
                 assert_eq!(a.pop(&mut s).index, k - 2);
                 assert_eq!(
                     b.pop(&mut s),

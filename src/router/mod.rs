@@ -197,7 +197,11 @@ impl Router {
         Router {
             node: node as u32,
             inputs,
-            store: FlitStore::new(spec.p_in * v, spec.buffer),
+            store: FlitStore::new(
+                spec.p_in * v,
+                spec.buffer,
+                spec.channel_window.is_some() || spec.trace.is_some(),
+            ),
             outputs,
             ports,
             in_rr: vec![u16::MAX; spec.p_in],
@@ -415,7 +419,7 @@ impl Router {
         let v = spec.vcs;
         let mut lines = Vec::new();
         for (i, ivc) in self.inputs.iter().enumerate() {
-            let Some((_, f)) = ivc.peek(&self.store) else {
+            let Some(f) = ivc.peek(&self.store) else {
                 continue;
             };
             let wants = match ivc.stage {

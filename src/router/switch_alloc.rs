@@ -106,7 +106,6 @@ impl Router {
                 while e < won.len() && won[e].0 / v == port {
                     let f = self.inputs[won[e].0 as usize]
                         .peek(&self.store)
-                        .map(|x| x.1)
                         .unwrap_or_default();
                     sc.tmp.push(Request {
                         idx: won[e].0,

@@ -491,7 +491,7 @@ mod tests {
         spec.timeout = Some(10);
         spec.timeout_action = TimeoutAction::Escape;
         let routing = super::super::tests::routing();
-        let mut store = FlitStore::new(1, 4);
+        let mut store = FlitStore::new(1, 4, false);
         let mut ivc = InputVc::new(0, 4);
         ivc.accept(&mut store, 0, Flit::default());
         ivc.ready = 5;
