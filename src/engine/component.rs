@@ -100,6 +100,21 @@ pub trait RouterModel: Send {
         at: u64,
         flit: Flit,
     ) -> u64;
+    /// A body flit (not its packet's head) number `index` of a `len`-flit packet, for
+    /// input `port`, VC `vc`, arriving at cycle `at`; returns the cycle the router must
+    /// run for it. The flits of a packet are equal but for `index` (the adapter makes
+    /// them so and no router changes one without the others), and a VC's flits arrive
+    /// in packet order, so the router rebuilds a body flit from its head; the engine
+    /// keeps only these few fields of it in flight (see `super::inbox`).
+    fn accept_body(
+        &mut self,
+        sh: &Self::Shared,
+        port: usize,
+        vc: usize,
+        at: u64,
+        index: u16,
+        len: u16,
+    ) -> u64;
     /// A credit for output `port`, VC `vc`, that has arrived (`tail`: it frees a packet's
     /// last flit): the engine calls this in
     /// the credit's arrival cycle, before the router's update of that cycle (see

@@ -13,9 +13,28 @@
 use crate::core::message::Msg;
 use std::collections::BTreeMap;
 
+/// A body flit in flight, as much of it as its router needs (see
+/// [`super::component::RouterModel::accept_body`]): 12 bytes instead of a whole
+/// message's 80. On a large network the messages in flight fill more than the caches,
+/// and most flits of a long packet are body flits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Body {
+    pub node: u32,
+    pub port: u16,
+    pub vc: u16,
+    pub index: u16,
+    pub len: u16,
+}
+
+/// Whether body flits travel as [`Body`] records. Debug builds pass every flit whole,
+/// so that the router's check of each rebuilt body flit against the real one runs.
+const COMPACT_BODIES: bool = !cfg!(debug_assertions);
+
 #[derive(Debug)]
 pub struct Inbox {
     buckets: Vec<Vec<Msg>>,
+    /// Body flits, in buckets beside the messages'.
+    bodies: Vec<Vec<Body>>,
     mask: u64,
     /// Messages due beyond the buckets' span, by arrival cycle.
     far: BTreeMap<u64, Vec<Msg>>,
@@ -28,6 +47,7 @@ impl Inbox {
         let size = (span + 2).next_power_of_two().max(16);
         Inbox {
             buckets: vec![Vec::new(); size as usize],
+            bodies: vec![Vec::new(); size as usize],
             mask: size - 1,
             far: BTreeMap::new(),
             pending: 0,
@@ -40,28 +60,45 @@ impl Inbox {
         let at = m.at();
         debug_assert!(at >= now, "a message into the past: {at} < {now}");
         if at - now <= self.mask {
-            self.buckets[(at & self.mask) as usize].push(m);
+            let k = (at & self.mask) as usize;
+            match m {
+                Msg::Flit {
+                    node,
+                    port,
+                    vc,
+                    flit,
+                    ..
+                } if COMPACT_BODIES && flit.index > 0 => self.bodies[k].push(Body {
+                    node,
+                    port,
+                    vc,
+                    index: flit.index,
+                    len: flit.len,
+                }),
+                _ => self.buckets[k].push(m),
+            }
             self.pending += 1;
         } else {
             self.far.entry(at).or_default().push(m);
         }
     }
 
-    /// Moves the messages arriving in cycle `t` into `out`, in the order they were
-    /// sent. Every earlier cycle with messages must have been taken.
+    /// Moves the messages arriving in cycle `t` into `out` and its body flits into
+    /// `bodies`, each in the order they were sent. Every earlier cycle with messages
+    /// must have been taken. (Body flits and other messages of one cycle go to
+    /// different components or VCs, so which are handed over first does not matter.)
     #[inline]
-    pub fn take(&mut self, t: u64, out: &mut Vec<Msg>) {
-        let b = &mut self.buckets[(t & self.mask) as usize];
+    pub fn take(&mut self, t: u64, out: &mut Vec<Msg>, bodies: &mut Vec<Body>) {
+        let k = (t & self.mask) as usize;
+        let b = &mut self.buckets[k];
         if !b.is_empty() {
             self.pending -= b.len();
-            if out.is_empty() {
-                // The bucket itself becomes the cycle's list (and `out`'s empty
-                // allocation the bucket): a cycle's messages on a large network fill
-                // more than the caches, and copying them cost a miss per line twice.
-                std::mem::swap(out, b);
-            } else {
-                out.append(b);
-            }
+            move_into(b, out);
+        }
+        let b = &mut self.bodies[k];
+        if !b.is_empty() {
+            self.pending -= b.len();
+            move_into(b, bodies);
         }
         if let Some(e) = self.far.first_entry()
             && *e.key() <= t
@@ -84,9 +121,10 @@ impl Inbox {
     pub fn next_arrival(&self, now: u64) -> Option<u64> {
         let near = (self.pending > 0)
             .then(|| {
-                (0..=self.mask)
-                    .map(|d| now + d)
-                    .find(|&t| !self.buckets[(t & self.mask) as usize].is_empty())
+                (0..=self.mask).map(|d| now + d).find(|&t| {
+                    let k = (t & self.mask) as usize;
+                    !self.buckets[k].is_empty() || !self.bodies[k].is_empty()
+                })
             })
             .flatten();
         let far = self.far.keys().next().copied();
@@ -94,6 +132,18 @@ impl Inbox {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+/// Appends `b`'s items to the (usually empty) `out`, leaving `b` empty. An empty `out`
+/// and the bucket swap their vectors instead: a cycle's messages on a large network
+/// fill more than the caches, and copying them cost a miss per line twice.
+#[inline]
+fn move_into<T>(b: &mut Vec<T>, out: &mut Vec<T>) {
+    if out.is_empty() {
+        std::mem::swap(out, b);
+    } else {
+        out.append(b);
     }
 }
 
@@ -111,9 +161,54 @@ mod tests {
     }
 
     fn taken(ib: &mut Inbox, t: u64) -> Vec<u32> {
-        let mut v = Vec::new();
-        ib.take(t, &mut v);
-        v.iter().map(Msg::node).collect()
+        let (mut v, mut b) = (Vec::new(), Vec::new());
+        ib.take(t, &mut v, &mut b);
+        v.iter()
+            .map(Msg::node)
+            .chain(b.iter().map(|b| b.node))
+            .collect()
+    }
+
+    fn flit(at: u64, node: u32, index: u16) -> Msg {
+        Msg::Flit {
+            at,
+            node,
+            port: 1,
+            vc: 0,
+            flit: crate::core::flit::Flit {
+                index,
+                len: 4,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn body_flits_travel_compact_in_release_builds() {
+        let mut ib = Inbox::new(8);
+        ib.push(0, flit(2, 5, 0));
+        ib.push(0, flit(3, 5, 1));
+        assert_eq!(ib.next_arrival(0), Some(2));
+        let (mut v, mut b) = (Vec::new(), Vec::new());
+        ib.take(2, &mut v, &mut b);
+        assert_eq!((v.len(), b.len()), (1, 0), "a head travels whole");
+        assert_eq!(ib.next_arrival(3), Some(3));
+        v.clear();
+        ib.take(3, &mut v, &mut b);
+        if COMPACT_BODIES {
+            assert!(v.is_empty());
+            let want = Body {
+                node: 5,
+                port: 1,
+                vc: 0,
+                index: 1,
+                len: 4,
+            };
+            assert_eq!(b, vec![want]);
+        } else {
+            assert_eq!((v.len(), b.len()), (1, 0));
+        }
+        assert!(!ib.has_near());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::component::{ComponentId, Kind, RouterModel};
 use super::credits::{Credit, CreditWheel};
-use super::inbox::Inbox;
+use super::inbox::{Body, Inbox};
 use super::wheel::Wheel;
 use super::{Endpoint, EndpointCtx};
 use crate::config::spec::NicSpec;
@@ -39,8 +39,9 @@ pub struct Partition<E: Endpoint, R: RouterModel> {
     credits: CreditWheel,
     /// Flits and adapter messages on their way here (see `super::inbox`).
     inbox: Inbox,
-    /// The messages arriving in the current cycle.
+    /// The messages and body flits arriving in the current cycle.
     arriving: Vec<Msg>,
+    arriving_bodies: Vec<Body>,
     msgs: Vec<Msg>,
     /// Messages for other partitions, delivered when the window closes.
     pub outbox: Vec<Msg>,
@@ -81,6 +82,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
             credits: CreditWheel::new(span.min(super::wheel::MAX_BUCKETS)),
             inbox: Inbox::new(span.min(super::wheel::MAX_BUCKETS)),
             arriving: Vec::new(),
+            arriving_bodies: Vec::new(),
             last_run: vec![u64::MAX; ComponentId::slots(nodes.len())],
             due_order: super::due::DueOrder::new(ComponentId::slots(nodes.len())),
             nodes,
@@ -204,11 +206,26 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
             }
             self.apply_credits(t, sh);
             let mut arriving = std::mem::take(&mut self.arriving);
-            self.inbox.take(t, &mut arriving);
+            let mut bodies = std::mem::take(&mut self.arriving_bodies);
+            self.inbox.take(t, &mut arriving, &mut bodies);
             for m in arriving.drain(..) {
                 self.arrive(m, sh);
             }
+            for b in bodies.drain(..) {
+                let l = self.local[b.node as usize];
+                debug_assert_ne!(l, REMOTE);
+                let wake = self.routers[l as usize].accept_body(
+                    &sh.router,
+                    b.port as usize,
+                    b.vc as usize,
+                    t,
+                    b.index,
+                    b.len,
+                );
+                self.wheel.schedule(wake, ComponentId::router(l));
+            }
             self.arriving = arriving;
+            self.arriving_bodies = bodies;
             self.due.clear();
             self.wheel.take_due(&mut self.due);
             // In memory order (see `super::due`): on large networks the router state no longer fits in

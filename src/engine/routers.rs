@@ -50,6 +50,19 @@ impl RouterModel for Router {
     }
 
     #[inline]
+    fn accept_body(
+        &mut self,
+        sh: &RouterShared,
+        port: usize,
+        vc: usize,
+        at: u64,
+        index: u16,
+        len: u16,
+    ) -> u64 {
+        Router::accept_body(self, &sh.spec, port, vc, at, index, len)
+    }
+
+    #[inline]
     fn apply_credit(&mut self, sh: &RouterShared, port: usize, vc: usize, tail: bool) {
         Router::apply_credit(self, &sh.spec, port, vc, tail)
     }

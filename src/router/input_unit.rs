@@ -241,6 +241,26 @@ impl InputVc {
         fresh
     }
 
+    /// Stores body flit `index` of a `len`-flit packet arriving in cycle `at`: only
+    /// its place in the ring, as a body flit's slot is never written in release
+    /// builds (see [`FlitStore`]). Release builds alone take body flits this way;
+    /// debug builds pass every flit whole, to check each rebuilt one.
+    #[inline(always)]
+    pub(super) fn accept_body(&mut self, s: &mut FlitStore, at: u64, index: u16, len: u16) {
+        debug_assert!(self.count < s.cap, "credit protocol violated");
+        debug_assert!(index > 0, "a head taken as a body flit");
+        if self.count == 0 {
+            debug_assert_eq!(self.front_index, index, "flits out of packet order");
+            self.front_at = at;
+            self.front_len = len;
+        }
+        if !s.at.is_empty() {
+            let j = self.slot(s, self.count);
+            s.at[j] = at;
+        }
+        self.count += 1;
+    }
+
     /// Routes `head` (arrived through `port` of `node`) into the VC's candidates and
     /// waits for a VC allocation decision in cycle `ready`.
     #[inline]
@@ -349,6 +369,30 @@ mod tests {
         assert!(!ivc.accept(&mut s, 9, flit(0, 1)));
         ivc.stage = Stage::Idle;
         assert!(!ivc.accept(&mut s, 9, flit(0, 1)), "not empty");
+    }
+
+    #[test]
+    fn a_body_flit_takes_its_place_without_its_fields() {
+        let mut s = FlitStore::new(1, 4, true);
+        let mut ivc = InputVc::new(0, 4);
+        ivc.stage = Stage::Active;
+        // Into an empty VC whose head has left: it becomes the front.
+        ivc.front_index = 2;
+        ivc.accept_body(&mut s, 9, 2, 3);
+        assert_eq!((ivc.len(), ivc.front_at, ivc.front_len), (1, 9, 3));
+        assert_eq!(ivc.held(&s, 8), 0);
+        assert_eq!(ivc.held(&s, 9), 1);
+        // Behind a flit: only the count and its arrival change.
+        let mut s = FlitStore::new(1, 4, false);
+        let mut ivc = InputVc::new(0, 4);
+        assert!(ivc.accept(&mut s, 5, flit(0, 3)));
+        ivc.accept_body(&mut s, 6, 1, 3);
+        assert_eq!((ivc.len(), ivc.front_at, ivc.front_len), (2, 5, 3));
+        assert_eq!(
+            ivc.held(&s, 5),
+            2,
+            "without arrival cycles every flit is held"
+        );
     }
 
     #[test]

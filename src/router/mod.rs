@@ -268,6 +268,25 @@ impl Router {
         wake
     }
 
+    /// A body flit (`index` > 0 of a `len`-flit packet) arrives (at cycle `at`) into
+    /// an input VC; it is rebuilt from its head when it leaves (see
+    /// `input_unit::FlitStore`). Returns the cycle the router needs to run for it.
+    #[inline(always)]
+    pub fn accept_body(
+        &mut self,
+        spec: &RouterSpec,
+        port: usize,
+        vc: usize,
+        at: u64,
+        index: u16,
+        len: u16,
+    ) -> u64 {
+        let i = port * spec.vcs + vc;
+        self.inputs[i].accept_body(&mut self.store, at, index, len);
+        self.occupied.insert(i);
+        at
+    }
+
     /// A credit for an output VC has arrived (the engine calls this in its arrival
     /// cycle, before this router's update).
     #[inline]
