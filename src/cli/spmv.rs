@@ -341,6 +341,18 @@ pub fn run(a: SpmvArgs, par: &Par) -> Result<(), String> {
                 "payload_bytes": o.stats.payload_bytes_delivered,
                 "simulated_cycles": o.cycles,
                 "wall_seconds": o.wall_seconds,
+                // How the point's simulation ran: what a projection to more ranks
+                // needs (work and synchronisation per window).
+                "performance": {
+                    "partitions": o.partitions,
+                    "lookahead_cycles": o.lookahead,
+                    "windows": o.windows,
+                    "cut_links": o.layout.cut_links,
+                    "boundary_messages": o.boundary_messages,
+                    "exchanged_bytes": o.exchanged_bytes,
+                    "comm_seconds": o.comm_seconds,
+                    "sync_wait_fraction": o.sync_wait_fraction,
+                },
             });
             if let Some(r) = received {
                 v["broadcast_bytes_received"] = json!(r);
