@@ -255,8 +255,8 @@ fn cli_runs_hardware_collectives_from_a_workload_file() {
     assert!(lines[2].ends_with(",hardware"), "{csv}");
 }
 
-/// The CLI writes the documented per-point keys, and the alltoall cannot beat the
-/// bisection bound.
+/// The CLI writes the documented per-point keys (with how each point's simulation ran,
+/// here on two threads), and the alltoall cannot beat the bisection bound.
 #[test]
 fn cli_reports_the_documented_keys() {
     let dir = tempfile::tempdir().unwrap();
@@ -271,6 +271,8 @@ fn cli_reports_the_documented_keys() {
             "20000",
             "--d",
             "4",
+            "--threads",
+            "2",
         ])
         .arg("--out")
         .arg(&out)
@@ -298,6 +300,12 @@ fn cli_reports_the_documented_keys() {
         ] {
             assert!(!pt[k].is_null(), "missing {k}");
         }
+        // How the point ran: two partitions, windows of the lookahead.
+        let perf = &pt["performance"];
+        assert_eq!(perf["partitions"], 2, "{perf}");
+        assert!(perf["windows"].as_u64().unwrap() > 0, "{perf}");
+        assert!(perf["lookahead_cycles"].as_u64().unwrap() > 0, "{perf}");
+        assert!(perf["boundary_messages"].as_u64().unwrap() > 0, "{perf}");
         let comm = pt["comm_seconds_per_iteration"].as_f64().unwrap();
         let bound = pt["bisection_bound_seconds_per_iteration"]
             .as_f64()
