@@ -129,8 +129,9 @@ pub trait RouterModel: Send {
         out: &mut Vec<Msg>,
         scratch: &mut Self::Scratch,
     ) -> bool;
-    /// Flits sent out of each network port so far.
-    fn link_flits(&self) -> &[u64];
+    /// Writes the flits sent out of each network port so far into `out` (one entry
+    /// per network port).
+    fn record_link_flits(&self, out: &mut [u64]);
     /// Copies the router's per-channel statistics (if collected) into `s`.
     fn record_channels(&self, s: &mut crate::stats::ChannelStats);
     /// Adds the router's traced hops (if tracing) to `t`.

@@ -299,7 +299,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
         s.link_flits = vec![0; total * np];
         for (&g, r) in self.nodes.iter().zip(&self.routers) {
             let base = g as usize * np;
-            s.link_flits[base..base + np].copy_from_slice(r.link_flits());
+            r.record_link_flits(&mut s.link_flits[base..base + np]);
         }
         s
     }

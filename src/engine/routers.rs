@@ -86,8 +86,8 @@ impl RouterModel for Router {
         )
     }
 
-    fn link_flits(&self) -> &[u64] {
-        Router::link_flits(self)
+    fn record_link_flits(&self, out: &mut [u64]) {
+        Router::record_link_flits(self, out)
     }
 
     fn record_channels(&self, s: &mut crate::stats::ChannelStats) {

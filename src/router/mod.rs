@@ -159,23 +159,26 @@ pub struct Scratch {
 
 pub use crate::stats::RouterCounters;
 
+/// A router. `repr(C)` and a cache line's alignment keep what every update reads (the
+/// occupied VCs, where the VC, output and port states are, whether statistics are on)
+/// in its first two lines: on a large network a router's lines have left the caches
+/// between its updates, and the compiler's field order spread them over five.
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 pub struct Router {
-    node: u32,
+    occupied: VcSet,
     inputs: Vec<InputVc>,
-    /// The flits buffered in `inputs`.
-    store: FlitStore,
+    node: u32,
     outputs: Vec<OutputVc>,
     ports: Vec<OutPort>,
-    in_rr: Vec<u16>,
-    occupied: VcSet,
-    /// Flits sent out of each network port (the load of each link direction).
-    link_flits: Vec<u64>,
-    rng: Xoshiro256PlusPlus,
     /// Per-channel statistics, only when requested.
     chan: Option<Box<ChannelCounters>>,
     /// Packet trace, only when requested.
     trace: Option<Box<PacketTrace>>,
+    /// The flits buffered in `inputs`.
+    store: FlitStore,
+    in_rr: Vec<u16>,
+    rng: Xoshiro256PlusPlus,
 }
 
 impl Router {
@@ -206,7 +209,6 @@ impl Router {
             ports,
             in_rr: vec![u16::MAX; spec.p_in],
             occupied: VcSet::default(),
-            link_flits: vec![0; spec.np],
             rng: Xoshiro256PlusPlus::seed_from_u64(
                 spec.seed ^ (node as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x726f_7574,
             ),
@@ -219,9 +221,12 @@ impl Router {
         }
     }
 
-    /// Flits sent out of each network port so far.
-    pub fn link_flits(&self) -> &[u64] {
-        &self.link_flits
+    /// Writes the flits sent out of each network port so far into `out` (one entry
+    /// per network port).
+    pub fn record_link_flits(&self, out: &mut [u64]) {
+        for (o, p) in out.iter_mut().zip(&self.ports) {
+            *o = p.flits;
+        }
     }
 
     /// Adds this router's traced hops (if tracing) to `out`.

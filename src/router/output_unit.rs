@@ -58,6 +58,10 @@ pub(super) struct OutPort {
     pub(super) rr: u16,
     pub(super) tokens: u64,
     pub(super) last: u64,
+    /// Flits sent through this output (the load of a network port's link). Kept here,
+    /// beside the link's bucket that every traversal updates anyway, rather than in
+    /// an array of its own: one cache line less per flit on a large network.
+    pub(super) flits: u64,
 }
 
 impl OutPort {

@@ -83,7 +83,7 @@ impl Router {
         if op < spec.np {
             f.hops += 1;
             cnt.flit_hops += 1;
-            self.link_flits[op] += 1;
+            self.ports[op].flits += 1;
             out.push(Msg::Flit {
                 at: t + spec.to_next_router,
                 node: routing.torus().neighbor(node, op) as u32,
