@@ -342,7 +342,7 @@ pub fn run_options(
     if !quiet && par.is_root() {
         if parts != asked {
             eprintln!(
-                "torsim: note: {asked} partitions asked for, but a {shape} torus is cut into {parts} (pieces per dimension: {}; slabs of the longest dimension, then blocks); running {parts}",
+                "torsim: note: {asked} partitions asked for; a {shape} torus is cut into {parts} instead ({} pieces: slabs of the longest dimension, then blocks)",
                 partitioning::describe(&cuts)
             );
         }
