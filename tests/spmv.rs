@@ -365,3 +365,64 @@ fn too_few_nodes_for_the_dimensions_are_reported() {
     assert_eq!(dims, [(3, 8), (3, 16), (4, 16)]);
     assert_eq!(v["skipped_points"][0]["nodes"], 8);
 }
+
+/// Without a terminal (a batch job) no progress bar is drawn; a long run prints a
+/// progress line at most once a minute instead. `TORSIM_PROGRESS_SECONDS=0` makes every
+/// check due, so a short run shows the lines; by default a short run prints none.
+#[test]
+fn runs_without_a_terminal_report_progress_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let spmv = |env: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_torsim"));
+        c.args([
+            "spmv",
+            "configs/asic-3d.toml",
+            "--nodes",
+            "8",
+            "--n",
+            "20000",
+        ])
+        .arg("--out-dir")
+        .arg(dir.path())
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"));
+        if let Some(v) = env {
+            c.env("TORSIM_PROGRESS_SECONDS", v);
+        }
+        c.output().unwrap()
+    };
+    let r = spmv(Some("0"));
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("torsim: spmv alltoall software barrier, 8 nodes: cycle 128 after"),
+        "{err}"
+    );
+    let quiet = spmv(None);
+    assert!(quiet.status.success());
+    assert!(
+        !String::from_utf8_lossy(&quiet.stderr).contains(": cycle "),
+        "a short run prints no progress line by default"
+    );
+    assert_eq!(r.stdout, quiet.stdout, "progress lines go to stderr only");
+
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_torsim"))
+        .args([
+            "run",
+            "configs/torus-8x8.toml",
+            "--set",
+            "simulation.warmup_cycles=200",
+            "--set",
+            "simulation.measure_cycles=300",
+        ])
+        .env("TORSIM_PROGRESS_SECONDS", "0")
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("torsim: run: warm-up cycle 128 after"),
+        "{err}"
+    );
+    assert!(err.contains("torsim: run: measure cycle"), "{err}");
+}

@@ -150,7 +150,55 @@ pub fn load(args: &ConfigArgs) -> Result<(Config, Params), String> {
     config::load(&args.config, &args.set).map_err(|e| e.to_string())
 }
 
-/// A progress bar on a terminal, nothing otherwise.
+/// Progress of a long simulation when stderr is not a terminal (a batch job, `nohup`),
+/// where no progress bar is drawn: a line at most once a minute (or every
+/// `$TORSIM_PROGRESS_SECONDS`), so a run of an hour says how far it got instead of
+/// nothing until it ends. Short runs print nothing.
+pub struct ProgressLog {
+    what: String,
+    start: std::time::Instant,
+    last: std::time::Instant,
+    every: std::time::Duration,
+    on: bool,
+}
+
+impl ProgressLog {
+    /// A log for the run described by `what`; silent on a terminal and on every MPI
+    /// rank but `root`.
+    pub fn new(what: impl Into<String>, root: bool) -> ProgressLog {
+        let now = std::time::Instant::now();
+        let every = std::env::var("TORSIM_PROGRESS_SECONDS")
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map_or(std::time::Duration::from_secs(60), |s| {
+                std::time::Duration::from_secs_f64(s.min(1e9))
+            });
+        ProgressLog {
+            what: what.into(),
+            start: now,
+            last: now,
+            every,
+            on: root && !std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// The run has reached `cycle` (in `phase`, for synthetic runs, whose phases mean
+    /// something): prints a line if one is due.
+    pub fn at(&mut self, cycle: u64, phase: Option<Phase>) {
+        if self.on && self.last.elapsed() >= self.every {
+            self.last = std::time::Instant::now();
+            eprintln!(
+                "torsim: {}: {}cycle {cycle} after {:.1} min",
+                self.what,
+                phase.map_or(String::new(), |p| format!("{} ", phase_name(p))),
+                self.start.elapsed().as_secs_f64() / 60.0
+            );
+        }
+    }
+}
+
+/// A progress bar on a terminal, nothing otherwise (see [`ProgressLog`]).
 pub fn progress_bar(len: u64, msg: &str) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
@@ -417,12 +465,14 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
             } else {
                 None
             };
+            let mut log = ProgressLog::new("run", par.is_root());
             let mut progress = |pr: Progress| {
                 if let Some(pb) = &pb {
                     pb.set_message(phase_name(pr.phase));
                     pb.set_length(total.max(pr.cycle));
                     pb.set_position(pr.cycle);
                 }
+                log.at(pr.cycle, Some(pr.phase));
             };
             let outcome = run_synthetic_on(
                 &params,

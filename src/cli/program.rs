@@ -1,6 +1,6 @@
 //! `torsim run` for configs whose `[workload]` names a program file.
 
-use super::{ConfigArgs, phase_name, progress_bar, write_file};
+use super::{ConfigArgs, ProgressLog, phase_name, progress_bar, write_file};
 use std::path::Path;
 use torsim::config::{Config, Params};
 use torsim::engine::sim::RunOptions;
@@ -53,12 +53,14 @@ pub fn run(
     } else {
         None
     };
+    let mut log = ProgressLog::new("program", par.is_root());
     let mut progress = |pr: Progress| {
         if let Some(pb) = &pb {
             pb.set_message(phase_name(pr.phase));
             pb.set_length(pr.cycle);
             pb.set_position(pr.cycle);
         }
+        log.at(pr.cycle, None);
     };
     let outcome = run_program(
         params,

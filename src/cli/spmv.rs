@@ -309,8 +309,14 @@ pub fn run(a: SpmvArgs, par: &Par) -> Result<(), String> {
             // The tree allgather's result is checked: every PE must have received every
             // block.
             let bcast_prog = (alg == Algorithm::AllgatherTree).then(|| prog.clone());
-            let o = run_program_owned(&params, prog, &opts, par.comm(), false, &mut |_| {})
-                .map_err(|e| format!("{} nodes: {e}", p))?;
+            let mut log = super::ProgressLog::new(
+                format!("spmv {} {} barrier, {p} nodes", alg.name(), barrier.name()),
+                root,
+            );
+            let o = run_program_owned(&params, prog, &opts, par.comm(), false, &mut |pr| {
+                log.at(pr.cycle, None)
+            })
+            .map_err(|e| format!("{} nodes: {e}", p))?;
             let received = match &bcast_prog {
                 Some(prog) => Some(
                     check_broadcasts(prog, &o.values)
