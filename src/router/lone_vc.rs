@@ -21,23 +21,25 @@ pub(super) enum Lone {
 }
 
 impl Router {
-    /// Counts the occupied input VCs whose front flit has arrived by cycle `t`,
-    /// stopping at the second.
+    /// Counts the occupied input VCs, stopping at the second. Every flit in a buffer
+    /// has arrived (the engine hands a flit over in its arrival cycle), so an occupied
+    /// VC has a flit here, and the count needs only the occupied set.
     #[inline]
     pub(super) fn lone_present_vc(&self, t: u64) -> Lone {
         let mut found = Lone::None;
         for (wi, &word) in self.occupied.words().iter().enumerate() {
-            let mut w = word;
-            while w != 0 {
-                let i = wi * 64 + w.trailing_zeros() as usize;
-                w &= w - 1;
-                if self.inputs[i].front_at <= t {
-                    if let Lone::One(_) = found {
-                        return Lone::Many;
-                    }
-                    found = Lone::One(i);
-                }
+            if word == 0 {
+                continue;
             }
+            if word & (word - 1) != 0 {
+                return Lone::Many;
+            }
+            if let Lone::One(_) = found {
+                return Lone::Many;
+            }
+            let i = wi * 64 + word.trailing_zeros() as usize;
+            debug_assert!(self.inputs[i].front_at <= t, "a flit before its arrival");
+            found = Lone::One(i);
         }
         found
     }
