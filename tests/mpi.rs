@@ -99,6 +99,18 @@ fn model_part(mut v: Value) -> Value {
     v
 }
 
+/// The result document of a serial `torsim run` of config `cfg` with `extra`, written
+/// into `dir`.
+fn serial_run(dir: &Path, cfg: &str, extra: &[&str]) -> Value {
+    let path = dir.join("serial.json");
+    let mut a = args(cfg, extra);
+    a.extend(["--out".into(), path.display().to_string()]);
+    let mut serial = Command::new(bin());
+    serial.args(&a);
+    assert_ok(&run_with_timeout(serial), "the serial run");
+    read_json(&path)
+}
+
 fn assert_ok(out: &Output, what: &str) {
     assert!(
         out.status.success(),
@@ -114,13 +126,7 @@ fn ranks_and_threads_match_the_serial_run() {
     let dir = tempfile::tempdir().expect("temp dir");
     let base = ["--check", "--set", "traffic.injection_rate=0.2"];
 
-    let serial_path = dir.path().join("serial.json");
-    let mut a = args("torus-8x8.toml", &base);
-    a.extend(["--out".into(), serial_path.display().to_string()]);
-    let mut serial = Command::new(bin());
-    serial.args(&a);
-    assert_ok(&run_with_timeout(serial), "the serial run");
-    let serial = read_json(&serial_path);
+    let serial = serial_run(dir.path(), "torus-8x8.toml", &base);
     assert_eq!(serial["performance"]["ranks"], 1);
     let expected = model_part(serial);
 
@@ -169,13 +175,7 @@ fn ranks_in_blocks_match_the_serial_run() {
         "--set",
         "traffic.injection_rate=0.3",
     ];
-    let serial_path = dir.path().join("serial.json");
-    let mut a = args("torus-8x8.toml", &base);
-    a.extend(["--out".into(), serial_path.display().to_string()]);
-    let mut serial = Command::new(bin());
-    serial.args(&a);
-    assert_ok(&run_with_timeout(serial), "the serial run");
-    let expected = model_part(read_json(&serial_path));
+    let expected = model_part(serial_run(dir.path(), "torus-8x8.toml", &base));
 
     let path = dir.path().join("blocks.json");
     let mut a = args("torus-8x8.toml", &base);
@@ -398,13 +398,7 @@ fn adaptive_routing_with_faults_under_two_ranks_matches_serial() {
         "--set",
         "faults.nodes=[\"4,4\"]",
     ];
-    let serial_path = dir.path().join("serial.json");
-    let mut a = args("torus-8x8.toml", &base);
-    a.extend(["--out".into(), serial_path.display().to_string()]);
-    let mut serial = Command::new(bin());
-    serial.args(&a);
-    assert_ok(&run_with_timeout(serial), "the serial run");
-    let serial = read_json(&serial_path);
+    let serial = serial_run(dir.path(), "torus-8x8.toml", &base);
     assert!(serial["routing"]["adaptive_hops"].as_u64().unwrap_or(0) > 0);
     assert_eq!(
         serial["routing"]["failed_nodes"].as_array().map(Vec::len),

@@ -161,6 +161,22 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
         }
     }
 
+    /// Hands a body flit that arrives in cycle `t` to its router.
+    #[inline]
+    fn arrive_body(&mut self, b: Body, t: u64, sh: &Shared<R>) {
+        let l = self.local[b.node as usize];
+        debug_assert_ne!(l, REMOTE);
+        let wake = self.routers[l as usize].accept_body(
+            &sh.router,
+            b.port as usize,
+            b.vc as usize,
+            t,
+            b.index,
+            b.len,
+        );
+        self.wheel.schedule(wake, ComponentId::router(l));
+    }
+
     fn dispatch(&mut self) {
         let mut msgs = std::mem::take(&mut self.msgs);
         for m in msgs.drain(..) {
@@ -212,17 +228,7 @@ impl<E: Endpoint, R: RouterModel> Partition<E, R> {
                 self.arrive(m, sh);
             }
             for b in bodies.drain(..) {
-                let l = self.local[b.node as usize];
-                debug_assert_ne!(l, REMOTE);
-                let wake = self.routers[l as usize].accept_body(
-                    &sh.router,
-                    b.port as usize,
-                    b.vc as usize,
-                    t,
-                    b.index,
-                    b.len,
-                );
-                self.wheel.schedule(wake, ComponentId::router(l));
+                self.arrive_body(b, t, sh);
             }
             self.arriving = arriving;
             self.arriving_bodies = bodies;

@@ -25,7 +25,7 @@ impl Router {
     /// has arrived (the engine hands a flit over in its arrival cycle), so an occupied
     /// VC has a flit here, and the count needs only the occupied set.
     #[inline]
-    pub(super) fn lone_present_vc(&self, t: u64) -> Lone {
+    pub(super) fn lone_present_vc(&self) -> Lone {
         let mut found = Lone::None;
         for (wi, &word) in self.occupied.words().iter().enumerate() {
             if word == 0 {
@@ -37,9 +37,7 @@ impl Router {
             if let Lone::One(_) = found {
                 return Lone::Many;
             }
-            let i = wi * 64 + word.trailing_zeros() as usize;
-            debug_assert!(self.inputs[i].front_at <= t, "a flit before its arrival");
-            found = Lone::One(i);
+            found = Lone::One(wi * 64 + word.trailing_zeros() as usize);
         }
         found
     }
@@ -57,6 +55,7 @@ impl Router {
     ) -> bool {
         let v = spec.vcs;
         let ivc = &mut self.inputs[i];
+        debug_assert!(ivc.front_at <= t, "a flit before its arrival");
         if ivc.stage != Stage::Active {
             if ivc.stage == Stage::Idle {
                 let head = ivc.front(&self.store);

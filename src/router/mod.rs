@@ -317,7 +317,7 @@ impl Router {
         // The common case below saturation: one VC has a flit here. It needs no
         // request lists and no arbitration (see `lone_vc`).
         if self.chan.is_none() && self.trace.is_none() {
-            match self.lone_present_vc(t) {
+            match self.lone_present_vc() {
                 Lone::None => return false,
                 Lone::One(i) => return self.step_lone(i, t, spec, routing, out, cnt),
                 Lone::Many => {}
@@ -331,12 +331,10 @@ impl Router {
         let occupied = self.occupied;
         let oldest_first = spec.arbiter == ArbiterKind::OldestFirst;
         occupied.for_each(|i| {
-            // The arrival cycle of the front flit is cached in the VC, so VCs whose flit
-            // is still on the link, and VCs streaming body flits, never touch the buffer.
+            // An occupied VC has a flit here: the engine hands flits over in their
+            // arrival cycle.
             let ivc = &mut self.inputs[i];
-            if ivc.front_at > t {
-                return;
-            }
+            debug_assert!(ivc.front_at <= t, "a flit before its arrival");
             present += 1;
             let req = Request {
                 idx: i as u16,

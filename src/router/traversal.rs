@@ -30,7 +30,6 @@ impl Router {
         let node = self.node as usize;
         let ivc = &mut self.inputs[i];
         if let Some(c) = &mut self.chan {
-            // Flits delivered ahead of their arrival cycle are not yet there.
             let held = ivc.held(&self.store, t);
             c.sent(i, held, op, spec.np, ivc.front_at, ivc.ready, t);
         }
@@ -38,10 +37,11 @@ impl Router {
         if let Some(tr) = &mut self.trace {
             tr.sent(i, &f, t);
         }
-        if ivc.front_at == u64::MAX {
+        // Every buffered flit has arrived, so a flit is still here if any is held.
+        let still_present = ivc.len() > 0;
+        if !still_present {
             self.occupied.remove(i);
         }
-        let still_present = ivc.front_at <= t;
         f.route = ivc.header_out;
         f.class = ivc.class_out;
         let ovc_i = op * v + ivc.out_vc as usize;
@@ -53,9 +53,7 @@ impl Router {
             // computation is stateless, so it overlaps the previous packet's last
             // switch cycle instead of leaving a bubble between packets. Without
             // overlap the VC stays idle this cycle and routes the head next cycle.
-            // (`front_at` is the next flit's arrival; only a head that is there is
-            // read from the store.)
-            if spec.overlap_route_computation && ivc.front_at <= t {
+            if spec.overlap_route_computation && still_present {
                 let next = ivc.front(&self.store);
                 let ready = t + spec.va_ready;
                 ivc.route_head(routing, node, i / v, &next, ready);
