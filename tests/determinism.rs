@@ -322,3 +322,37 @@ fn program_threads_invariant(text: &str, opts: &dyn Fn(usize) -> torsim::engine:
         assert_eq!(run_prog(t), base, "{t} threads changed the program run");
     }
 }
+
+/// Far more threads than partitions (a careless `--threads`): the run starts only as
+/// many workers as there are partitions, says so once, and gives the serial result.
+#[test]
+fn more_threads_than_partitions_run_as_many_as_partitions() {
+    let cfg = "configs/torus-4x4x4.toml";
+    let set = ["--set", "simulation.measure_cycles=300", "--json"];
+    let serial = torsim(&[&["run", cfg][..], &set[..]].concat());
+    let many = torsim(
+        &[
+            &["run", cfg, "--threads", "1000000", "--partitions", "4"][..],
+            &set[..],
+        ]
+        .concat(),
+    );
+    assert!(many.status.success(), "{}", stderr(&many));
+    let err = stderr(&many);
+    assert!(
+        err.contains("running 4 thread(s)") && err.lines().count() == 1,
+        "{err}"
+    );
+    let (a, b): (Value, Value) = (
+        serde_json::from_str(&stdout(&serial)).unwrap(),
+        serde_json::from_str(&stdout(&many)).unwrap(),
+    );
+    assert_eq!(b["performance"]["threads"], 4);
+    assert_eq!(b["performance"]["partitions"], 4);
+    let (mut a, mut b) = (a, b);
+    torsim::report::strip_wall_clock(&mut a);
+    torsim::report::strip_wall_clock(&mut b);
+    a["run"].as_object_mut().unwrap().remove("partitions");
+    b["run"].as_object_mut().unwrap().remove("partitions");
+    assert_eq!(a, b, "the result differs from the serial run");
+}

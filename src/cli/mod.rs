@@ -378,7 +378,7 @@ pub fn run_options(
     if threads == 0 || partitions == Some(0) {
         return Err("--threads and --partitions must be at least 1".into());
     }
-    let asked = partitions.unwrap_or(threads * par.size());
+    let asked = partitions.unwrap_or(threads.saturating_mul(par.size()));
     let shape = params
         .shape
         .iter()
@@ -387,6 +387,7 @@ pub fn run_options(
         .join("x");
     let cuts = partitioning::grid(&params.shape, asked.max(par.size()));
     let parts: usize = cuts.iter().product();
+    let per_rank = parts.div_ceil(par.size());
     if !quiet && par.is_root() {
         if parts != asked {
             eprintln!(
@@ -394,20 +395,20 @@ pub fn run_options(
                 partitioning::describe(&cuts)
             );
         }
-        let per_rank = parts.div_ceil(par.size());
         if threads > per_rank {
             eprintln!(
-                "torsim: note: {threads} threads per process but only {per_rank} partition(s) each; {} thread(s) will idle",
-                threads - per_rank
+                "torsim: note: {threads} threads per process but only {per_rank} partition(s) each; running {per_rank} thread(s)"
             );
         }
     }
     // The engine applies the same cap; `asked` is passed on so that a sweep over
     // shapes splits every point as far as it can.
+    // Threads beyond the partitions would only idle (the engine caps them per point
+    // as well, where a sweep changes the shape).
     Ok(RunOptions {
         check,
         partitions: asked,
-        threads,
+        threads: threads.min(per_rank.max(1)),
         ..Default::default()
     })
 }
@@ -498,7 +499,7 @@ fn run_command(cmd: Command, par: &Par) -> Result<(), String> {
                     Ok(())
                 };
             }
-            let v = report::result_json(&config, &params, &outcome, threads);
+            let v = report::result_json(&config, &params, &outcome, opts.threads);
             let written = match &out {
                 Some(path) => write_file(
                     path,

@@ -420,7 +420,7 @@ pub fn run(a: SpmvArgs, par: &Par) -> Result<(), String> {
         "performance": {
             "ranks": par.size(),
             "threads": a.threads,
-            "partitions": a.threads * par.size(),
+            "partitions": a.threads.saturating_mul(par.size()),
         },
         "config": torsim::config::resolved_json(&config, &base),
     });

@@ -279,7 +279,12 @@ pub fn run(a: SweepArgs, par: &Par) -> Result<(), String> {
     };
     // Every point is split the same way; a note names a cap once, for the first point.
     let opts = match points.first() {
-        Some(pt) => super::run_options(&pt.params, false, a.threads, a.partitions, par, false)?,
+        // The threads asked for, not those of the first point's partitions: a later
+        // point may have more partitions (the engine caps the workers of each point).
+        Some(pt) => torsim::engine::sim::RunOptions {
+            threads: a.threads,
+            ..super::run_options(&pt.params, false, a.threads, a.partitions, par, false)?
+        },
         None => return Err("the sweep has no points".into()),
     };
     let mut rows: Vec<(String, Value, bool)> = Vec::with_capacity(n);

@@ -143,9 +143,12 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
         }
         let peers = peer_ranks(&torus, &owner, &part_rank, comm.rank());
         let lookahead = sh.lookahead;
-        let pool = (opts.threads > 1).then(|| {
+        // A worker without a partition would only idle: no more workers than this
+        // process has partitions, however many threads were asked for.
+        let workers = opts.threads.min(parts.len());
+        let pool = (workers > 1).then(|| {
             rayon::ThreadPoolBuilder::new()
-                .num_threads(opts.threads)
+                .num_threads(workers)
                 .build()
                 .expect("a thread pool can be created")
         });
@@ -165,7 +168,7 @@ impl<E: Endpoint, R: RouterModel> Engine<E, R> {
             windows: 0,
             remote_messages: 0,
             boundary_messages: 0,
-            threads: opts.threads.max(1),
+            threads: workers.max(1),
             loop_time: Duration::ZERO,
             busy_time: Duration::ZERO,
             comm_time: Duration::ZERO,
